@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# skiff: the two commands are `make run` and `make check` (see README.md).
+# Both install what is missing first (scripts/install-deps.sh).
+#
+#   make            build skiff.ko and every userspace program
+#   make kmod       build skiff.ko only, against KDIR
+#   make userspace  build the programs into build/bin
+#   make check      every test suite, one summary line each
+#   make run        start a cluster (at this stage: build and say what is missing)
+#   make deps       install missing Debian packages
+#
+# V=1 shows every command.
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+MAKEFLAGS += --no-print-directory
+endif
+
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+BIN := $(BUILD)/bin
+OBJ := $(BUILD)/obj
+
+# The kernel skiff.ko is built for: the running one when it has a build
+# tree, else Debian's (see scripts/kernel-release.sh). Evaluated when used,
+# so that `make check` can install the headers first.
+KVER ?= $(shell $(TOP)/scripts/kernel-release.sh)
+KDIR ?= /lib/modules/$(KVER)/build
+
+CC ?= cc
+PKGS := libnl-3.0 libnl-genl-3.0 jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
+CFLAGS += -I$(TOP)/include/uapi -I$(TOP)/userspace/lib
+CFLAGS += -DSKIFF_VERSION='"$(shell cat $(TOP)/VERSION)"'
+CFLAGS += -MMD -MP
+
+LIB_SRCS := $(wildcard userspace/lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
+LIB := $(BUILD)/libskiff.a
+
+PROGS := $(BIN)/skiff-dp
+UNIT_TESTS := $(patsubst userspace/tests/%.c,$(BUILD)/tests/%,\
+		$(filter-out userspace/tests/tap.c,$(wildcard userspace/tests/*.c)))
+SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest
+
+.SECONDARY:
+
+.PHONY: all kmod kmod-triggers userspace deps check run clean \
+	check-unit check-cli check-lint check-vm check-harness
+
+all: kmod userspace
+
+deps:
+	$(Q)$(TOP)/scripts/install-deps.sh
+
+# ---- kernel module -------------------------------------------------------
+
+# Kbuild is quiet unless V=1 by itself. BTF for modules needs a vmlinux the
+# headers package does not ship, so it is switched off rather than warned of.
+KBUILD_ARGS = -C $(KDIR) V=$(if $(V),$(V),0) CONFIG_DEBUG_INFO_BTF_MODULES=
+
+kmod:
+	$(Q)$(MAKE) $(KBUILD_ARGS) M=$(TOP) modules
+
+# A second build of the module with test-only triggers, in a copy of the
+# sources so that it never replaces the real skiff.ko.
+TRIGGERS_DIR := $(BUILD)/kmod-triggers
+kmod-triggers:
+	$(Q)mkdir -p $(TRIGGERS_DIR)
+	$(Q)cp -r Kbuild VERSION kmod include $(TRIGGERS_DIR)/
+	$(Q)$(MAKE) $(KBUILD_ARGS) M=$(TRIGGERS_DIR) SKIFF_TEST_TRIGGERS=y modules
+
+# ---- userspace -----------------------------------------------------------
+
+userspace: $(PROGS) $(UNIT_TESTS) $(SELFTEST_TOOLS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	$(if $(Q),@echo "  AR      $(notdir $@)")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/skiff-dp: $(OBJ)/userspace/dp/skiff-dp.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(OBJ)/userspace/tests/%.o $(OBJ)/userspace/tests/tap.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      tests/$(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/selftests/%: $(OBJ)/selftests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      selftests/$(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+# ---- tests ---------------------------------------------------------------
+
+# Each suite appends "suite: N passed, M failed" to $(SUMMARY); check prints
+# them all at the end and fails if any suite failed.
+SUMMARY := $(BUILD)/check-summary
+SUITE = $(TOP)/scripts/run-suite.sh $(SUMMARY)
+
+check:
+	$(Q)$(TOP)/scripts/install-deps.sh
+	$(Q)$(MAKE) all kmod-triggers
+	$(Q)rm -f $(SUMMARY)
+	$(Q)status=0; \
+	for suite in check-unit check-cli check-lint check-vm check-harness; do \
+		$(MAKE) $$suite || status=1; \
+	done; \
+	echo; echo "==== summary"; cat $(SUMMARY); exit $$status
+
+check-unit: userspace
+	$(Q)$(SUITE) unit prove --exec '' $(UNIT_TESTS)
+
+check-cli: userspace
+	$(Q)$(SUITE) cli prove selftests/host/*.sh
+
+check-lint:
+	$(Q)$(SUITE) lint $(TOP)/scripts/lint.sh
+
+check-vm: all
+	$(Q)$(SUITE) selftests-vm $(TOP)/scripts/vm/run.sh --timeout 900 \
+		-- prove selftests/kmod/*.sh
+
+check-harness: all kmod-triggers
+	$(Q)$(SUITE) vm-harness prove scripts/vm/tests/*.sh
+
+run:
+	$(Q)$(TOP)/scripts/install-deps.sh
+	$(Q)$(MAKE) all
+	$(Q)$(TOP)/scripts/run.sh
+
+clean:
+	$(Q)if [ -e $(KDIR)/Makefile ]; then $(MAKE) $(KBUILD_ARGS) M=$(TOP) clean; fi
+	$(Q)rm -rf $(BUILD)

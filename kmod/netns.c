@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per network namespace state: every node of a cluster built on one kernel
+ * lives in its own namespace, so nothing in skiff.ko is global.
+ */
+
+#include "netns.h"
+
+unsigned int skiff_net_id __read_mostly;
+
+static int __net_init skiff_net_init(struct net *net)
+{
+	struct skiff_net *sn = skiff_net(net);
+
+	sn->net = net;
+	sn->generation = 0;
+	return 0;
+}
+
+static void __net_exit skiff_net_exit(struct net *net)
+{
+	/*
+	 * Nothing to release yet: the per-namespace tables arrive with the
+	 * overlay and service code, and are torn down here.
+	 */
+}
+
+static struct pernet_operations skiff_net_ops = {
+	.init = skiff_net_init,
+	.exit = skiff_net_exit,
+	.id = &skiff_net_id,
+	.size = sizeof(struct skiff_net),
+};
+
+int __init skiff_netns_init(void)
+{
+	return register_pernet_subsys(&skiff_net_ops);
+}
+
+void skiff_netns_exit(void)
+{
+	unregister_pernet_subsys(&skiff_net_ops);
+}

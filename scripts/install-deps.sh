@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Installs what skiff needs to build, run and test on Debian bookworm.
+# Idempotent: a package that is already installed is not touched, and when
+# nothing is missing the script installs nothing and says so.
+#
+# Used by `make run`, `make check` and `make deps`; set SKIFF_NO_INSTALL=1 to
+# only report what is missing.
+
+set -eu
+
+# One line per purpose, so that a reader sees why each package is here.
+PACKAGES="
+build-essential pkg-config
+libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
+libmnl-dev libnftnl-dev
+libjansson-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev libsqlite3-dev
+linux-image-amd64 linux-headers-amd64 linux-source-6.1 sparse
+qemu-system-x86 busybox-static cpio kmod
+iproute2 nftables runc
+perl xz-utils jq file
+"
+
+missing=""
+for pkg in $PACKAGES; do
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+	case "$status" in
+	ii*) ;;
+	*) missing="$missing $pkg" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+
+echo "deps: missing:$missing"
+if [ "${SKIFF_NO_INSTALL:-0}" = 1 ]; then
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: run as root (or install the packages above by hand)" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# An update is needed on a fresh machine whose package lists are empty or old;
+# retry once because mirrors occasionally answer with a transient error.
+apt-get update -qq || apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
+echo "deps: installed:$missing"

@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Second stage of the test VM, PID 1 in a chroot of the host's root (see
+# init). Loads skiff.ko if asked, runs the job's command from the checkout,
+# then judges the kernel: any warning, oops or new taint other than
+# out-of-tree (O) or unsigned (E) fails the run. The result goes to the
+# job folder for the host (run.sh) to read, and the VM powers off.
+
+job=/tmp/skiff-job
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp TERM=dumb LANG=C.UTF-8
+export SKIFF_TOP
+SKIFF_TOP=$(cat "$job/top")
+SKIFF_VM=1
+export SKIFF_VM
+
+finish() {
+	echo "$1" > "$job/rc"
+	sync
+	echo "skiff-vm: result $1"
+	echo o > /proc/sysrq-trigger
+	sleep 30
+}
+# PID 1 must never exit: that would panic the kernel before we report.
+trap 'finish 125' EXIT
+
+# Taint bits that are not a problem: O (out-of-tree, 4096), E (unsigned, 8192).
+TAINT_ALLOWED=$((4096 | 8192))
+# What a kernel prints when something is wrong, whatever the subsystem.
+KERNEL_TROUBLE='WARNING:|BUG:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|unreferenced object|refcount_t:|INFO: task .* blocked|INFO: rcu|possible (recursive|circular) locking|suspicious RCU usage|list_(add|del) corruption'
+
+hostname skiff-vm
+ip link set lo up
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+echo "skiff-vm: kernel $(uname -r) up in $(cut -d' ' -f1 /proc/uptime) s"
+
+dmesg_start=$(dmesg | wc -l)
+taint_start=$(cat /proc/sys/kernel/tainted)
+
+rc=0
+ko=$(cat "$job/module" 2>/dev/null)
+if [ -n "$ko" ]; then
+	if ! insmod "$ko"; then
+		echo "skiff-vm: insmod $ko failed"
+		rc=1
+	fi
+fi
+
+if [ "$rc" = 0 ]; then
+	cd "$SKIFF_TOP" || exit
+	bash "$job/cmd" < /dev/null
+	rc=$?
+	echo "skiff-vm: command exited with $rc"
+fi
+
+trouble=$(dmesg | tail -n +"$((dmesg_start + 1))" | grep -E "$KERNEL_TROUBLE")
+taint=$(cat /proc/sys/kernel/tainted)
+new_taint=$(( (taint & ~taint_start) & ~TAINT_ALLOWED ))
+if [ -n "$trouble" ] || [ "$new_taint" != 0 ]; then
+	echo "skiff-vm: FAIL: the kernel reported trouble (taint $taint, new $new_taint):"
+	dmesg | tail -n +"$((dmesg_start + 1))" | sed 's/^/skiff-vm: dmesg: /'
+	[ "$rc" = 0 ] && rc=1
+fi
+
+trap - EXIT
+finish "$rc"

@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh [OPTIONS] [--] COMMAND [ARGS...]
+#
+# Boots Debian's kernel under qemu with the host's root shared read-only
+# over 9p, loads skiff.ko, runs COMMAND (from the top of the checkout) in
+# the VM, streams the console and exits with COMMAND's status. The run fails
+# when the kernel warned, oopsed or was tainted by anything but an
+# out-of-tree module, and when the guest hangs past the timeout (it is then
+# killed, never left running).
+#
+# Options:
+#   --timeout SEC     kill the VM after SEC seconds (default 600); exit 124
+#   --module PATH     the module to load first (default: skiff.ko of this
+#                     checkout); --no-module loads none
+#   --kver RELEASE    kernel to boot (default: scripts/kernel-release.sh)
+#   --memory MB       guest memory (default 2048)
+#   --cpus N          guest CPUs (default: the host's, at most 4)
+#
+# Exit status: COMMAND's, or 1 when the kernel reported trouble, 124 on
+# timeout, 125 when the guest never reported a result (boot failure, panic).
+
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+timeout=600
+module=$top/skiff.ko
+kver=""
+memory=2048
+cpus=$(nproc)
+[ "$cpus" -gt 4 ] && cpus=4
+
+usage() {
+	sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--timeout) timeout=${2:?}; shift 2 ;;
+	--module) module=${2:?}; shift 2 ;;
+	--no-module) module=""; shift ;;
+	--kver) kver=${2:?}; shift 2 ;;
+	--memory) memory=${2:?}; shift 2 ;;
+	--cpus) cpus=${2:?}; shift 2 ;;
+	--) shift; break ;;
+	-h|--help) usage ;;
+	-*) echo "run.sh: unknown option $1" >&2; usage ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || usage
+case "$timeout$memory$cpus" in
+*[!0-9]*) echo "run.sh: --timeout, --memory and --cpus take whole numbers" >&2; exit 2 ;;
+esac
+
+[ -n "$kver" ] || kver=$("$top/scripts/kernel-release.sh") || exit 125
+kernel=/boot/vmlinuz-$kver
+if [ -n "$module" ]; then
+	module=$(realpath -e "$module" 2>/dev/null) ||
+		{ echo "run.sh: module not found; run make first" >&2; exit 125; }
+	modver=$(modinfo -F vermagic "$module" | cut -d' ' -f1)
+	if [ "$modver" != "$kver" ]; then
+		echo "run.sh: $module is built for $modver, not $kver" >&2
+		exit 125
+	fi
+fi
+
+# The initramfs depends on the kernel's modules and on init/mkinitramfs.sh.
+initramfs=$top/build/vm/initramfs-$kver.cpio.gz
+if [ ! -e "$initramfs" ] || [ "$top/scripts/vm/init" -nt "$initramfs" ] ||
+   [ "$top/scripts/vm/mkinitramfs.sh" -nt "$initramfs" ] ||
+   [ "/lib/modules/$kver/modules.dep" -nt "$initramfs" ]; then
+	"$top/scripts/vm/mkinitramfs.sh" "$kver" "$initramfs" || exit 125
+fi
+
+job=$(mktemp -d /tmp/skiff-vm.XXXXXX)
+qemu_pid=""
+cleanup() {
+	[ -n "$qemu_pid" ] && kill -KILL "$qemu_pid" 2>/dev/null
+	rm -rf "$job"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "$top" > "$job/top"
+echo "$module" > "$job/module"
+{
+	printf 'cd %q || exit 125\n' "$top"
+	printf '%q ' "$@"
+	printf '\n'
+} > "$job/cmd"
+
+# readonly=on: the guest cannot write to the host, only to the job folder.
+share() {
+	printf -- '-virtfs local,path=%s,mount_tag=%s,security_model=none,multidevs=remap%s' \
+		"$1" "$2" "$3"
+}
+
+# The firmware clears the screen with terminal escapes: keep logs readable.
+strip_terminal_codes() {
+	sed -u -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'
+}
+
+qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$memory" \
+	-nographic -no-reboot -nic none \
+	-kernel "$kernel" -initrd "$initramfs" \
+	-append "console=ttyS0 quiet panic=-1 sysrq_always_enabled=1" \
+	$(share / hostroot ,readonly=on) \
+	$(share "$top" skifftop ,readonly=on) \
+	$(share "$job" job "") \
+	< /dev/null > >(strip_terminal_codes) &
+qemu_pid=$!
+
+# Kill the VM at the deadline; the watcher goes away with qemu.
+(
+	sleep "$timeout" & sleep_pid=$!
+	trap 'kill $sleep_pid 2>/dev/null; exit 0' TERM
+	wait $sleep_pid
+	echo "run.sh: VM timed out after $timeout s: killed" >&2
+	kill -KILL "$qemu_pid" 2>/dev/null
+	touch "$job/timed-out"
+) &
+watcher=$!
+
+wait "$qemu_pid"
+qemu_pid=""
+kill "$watcher" 2>/dev/null
+wait "$watcher" 2>/dev/null
+
+if [ -e "$job/timed-out" ]; then
+	exit 124
+fi
+if [ ! -s "$job/rc" ]; then
+	echo "run.sh: the guest reported no result (boot failure or kernel panic)" >&2
+	exit 125
+fi
+exit "$(cat "$job/rc")"

@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers of the skiff selftests, in the manner of the kernel's
+# tools/testing/selftests/net/lib.sh: TAP/KTAP output, one function per
+# case, network namespaces that are always cleaned up, and waits that poll
+# instead of sleeping for a fixed time.
+#
+# A test script sources this file, defines test_* functions, then:
+#
+#	run_tests test_one test_two ...
+#
+# A case passes when its function returns 0, is skipped on $ksft_skip and
+# fails otherwise. A case runs in a subshell under `set -e`, so the first
+# failing command fails it; its output is shown as TAP diagnostics ("# ...").
+
+ksft_skip=4
+
+SKIFF_TOP=${SKIFF_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+SKIFF_BIN=$SKIFF_TOP/build/bin
+SKIFF_TOOLS=$SKIFF_TOP/build/selftests
+SKIFF_KO=${SKIFF_KO:-$SKIFF_TOP/skiff.ko}
+export PATH=$SKIFF_BIN:$SKIFF_TOOLS:$PATH
+
+# Namespaces made by ns_create, deleted on exit whatever happened.
+SKIFF_NETNS=()
+
+cleanup_netns() {
+	local ns
+
+	for ns in "${SKIFF_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	SKIFF_NETNS=()
+}
+trap cleanup_netns EXIT
+
+# ns_create VAR: makes a namespace with a unique name, loopback up, and
+# stores its name in VAR.
+ns_create() {
+	local -n __ns=$1
+	local name
+
+	name=skiff-$$-$RANDOM-${#SKIFF_NETNS[@]}
+	ip netns add "$name" || return 1
+	SKIFF_NETNS+=("$name")
+	ip -n "$name" link set lo up
+	__ns=$name
+}
+
+# ns_delete NAME: deletes a namespace made by ns_create before exit.
+ns_delete() {
+	local i
+
+	ip netns del "$1" || return 1
+	for i in "${!SKIFF_NETNS[@]}"; do
+		[ "${SKIFF_NETNS[i]}" != "$1" ] || unset 'SKIFF_NETNS[i]'
+	done
+}
+
+# fail MESSAGE: says why a case fails and fails it.
+fail() {
+	echo "FAIL: $*"
+	return 1
+}
+
+# check_eq GOT WANT WHAT
+check_eq() {
+	if [ "$1" != "$2" ]; then
+		fail "$3: got '$1', want '$2'"
+	fi
+}
+
+# check_match TEXT REGEX WHAT
+check_match() {
+	if ! grep -Eq -- "$2" <<< "$1"; then
+		fail "$3: '$1' does not match /$2/"
+	fi
+}
+
+# wait_for TIMEOUT_S COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# run_tests CASE...: runs each case function and prints TAP.
+run_tests() {
+	local n=0 failed=0 case out rc
+
+	echo "TAP version 13"
+	echo "1..$#"
+	for case in "$@"; do
+		n=$((n + 1))
+		out=$( (trap cleanup_netns EXIT; set -e; "$case") 2>&1 )
+		rc=$?
+		if [ -n "$out" ] && { [ "$rc" != 0 ] || [ -n "${VERBOSE:-}" ]; }; then
+			sed 's/^/# /' <<< "$out"
+		fi
+		case $rc in
+		0) echo "ok $n ${case#test_}" ;;
+		"$ksft_skip") echo "ok $n ${case#test_} # SKIP $(tail -n 1 <<< "$out")" ;;
+		*) echo "not ok $n ${case#test_}"; failed=$((failed + 1)) ;;
+		esac
+	done
+	[ "$failed" = 0 ]
+}

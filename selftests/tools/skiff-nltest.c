@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * skiff-nltest: sends requests that skiff-dp never would, for the selftests.
+ *
+ *   skiff-nltest raw CMD [TYPE HEX]...  send command CMD with the given raw
+ *                                       top-level attributes; prints "ok", or
+ *                                       "error: STRERROR: EXTACK [offset N]"
+ *                                       and exits 1
+ *   skiff-nltest netns-cookie           print SO_NETNS_COOKIE of this netns
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <netlink/genl/genl.h>
+
+#include "nl.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+static int parse_u32(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	return (errno || end == s || *end || *out > max) ? -1 : 0;
+}
+
+static int parse_hex(const char *s, unsigned char *out, size_t max,
+		     size_t *len)
+{
+	size_t n = strlen(s);
+	size_t i;
+
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		unsigned int byte;
+
+		if (sscanf(s + 2 * i, "%2x", &byte) != 1)
+			return -1;
+		out[i] = byte;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+static int cmd_raw(int argc, char **argv)
+{
+	struct skiff_nl_error e;
+	struct skiff_nl *nl;
+	struct nl_msg *msg;
+	unsigned long cmd;
+	int i;
+
+	if (argc < 1 || argc % 2 != 1 || parse_u32(argv[0], 255, &cmd)) {
+		fprintf(stderr, "usage: skiff-nltest raw CMD [TYPE HEX]...\n");
+		return 2;
+	}
+	if (skiff_nl_open(&nl, &e)) {
+		skiff_nl_error_print("skiff-nltest", &e);
+		return 1;
+	}
+	msg = skiff_nl_request(nl, cmd, 0);
+	if (!msg) {
+		fprintf(stderr, "skiff-nltest: out of memory\n");
+		return 1;
+	}
+	for (i = 1; i < argc; i += 2) {
+		unsigned char data[1024];
+		unsigned long type;
+		size_t len;
+
+		if (parse_u32(argv[i], 0xffff, &type) ||
+		    parse_hex(argv[i + 1], data, sizeof(data), &len)) {
+			fprintf(stderr, "skiff-nltest: bad attribute %s %s\n",
+				argv[i], argv[i + 1]);
+			return 2;
+		}
+		if (nla_put(msg, type, len, data) < 0) {
+			fprintf(stderr, "skiff-nltest: message too long\n");
+			return 2;
+		}
+	}
+	skiff_nl_call(nl, msg, NULL, NULL, &e);
+	skiff_nl_close(nl);
+	if (!e.err) {
+		printf("ok\n");
+		return 0;
+	}
+	printf("error: %s: %s", strerror(-e.err), e.msg);
+	if (e.bad_attr_offset >= 0)
+		printf(" [offset %" PRId32 "]", e.bad_attr_offset);
+	printf("\n");
+	return 1;
+}
+
+static int cmd_netns_cookie(void)
+{
+	uint64_t cookie;
+	socklen_t len = sizeof(cookie);
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0) {
+		perror("skiff-nltest: SO_NETNS_COOKIE");
+		return 1;
+	}
+	printf("%" PRIu64 "\n", cookie);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "raw"))
+		return cmd_raw(argc - 2, argv + 2);
+	if (argc == 2 && !strcmp(argv[1], "netns-cookie"))
+		return cmd_netns_cookie();
+	fprintf(stderr, "usage: skiff-nltest raw CMD [TYPE HEX]... | netns-cookie\n");
+	return 2;
+}
