@@ -74,7 +74,7 @@ kmod:
 TRIGGERS_DIR := $(BUILD)/kmod-triggers
 kmod-triggers:
 	$(Q)mkdir -p $(TRIGGERS_DIR)
-	$(Q)cp -r Kbuild VERSION kmod include $(TRIGGERS_DIR)/
+	$(Q)cp -rp Kbuild VERSION kmod include $(TRIGGERS_DIR)/
 	$(Q)$(MAKE) $(KBUILD_ARGS) M=$(TRIGGERS_DIR) SKIFF_TEST_TRIGGERS=y modules
 
 # ---- userspace -----------------------------------------------------------
@@ -122,7 +122,10 @@ check:
 	for suite in check-unit check-cli check-lint check-vm check-harness; do \
 		$(MAKE) $$suite || status=1; \
 	done; \
-	echo; echo "==== summary"; cat $(SUMMARY); exit $$status
+	echo; echo "==== summary"; cat $(SUMMARY); \
+	awk '{ p += $$2; f += $$4 } END { printf "total: %d passed, %d failed\n", p, f }' \
+		$(SUMMARY); \
+	exit $$status
 
 check-unit: userspace
 	$(Q)$(SUITE) unit prove --exec '' $(UNIT_TESTS)
@@ -131,7 +134,7 @@ check-cli: userspace
 	$(Q)$(SUITE) cli prove selftests/host/*.sh
 
 check-lint:
-	$(Q)$(SUITE) lint $(TOP)/scripts/lint.sh
+	$(Q)$(SUITE) lint prove scripts/lint.sh
 
 check-vm: all
 	$(Q)$(SUITE) selftests-vm $(TOP)/scripts/vm/run.sh --timeout 900 \

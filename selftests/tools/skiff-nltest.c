@@ -52,42 +52,56 @@ static int parse_hex(const char *s, unsigned char *out, size_t max,
 	return 0;
 }
 
+struct raw_attr {
+	unsigned long type;
+	size_t len;
+	unsigned char data[1024];
+};
+
 static int cmd_raw(int argc, char **argv)
 {
+	static struct raw_attr attrs[16];
 	struct skiff_nl_error e;
 	struct skiff_nl *nl;
 	struct nl_msg *msg;
 	unsigned long cmd;
-	int i;
+	int i, count;
 
-	if (argc < 1 || argc % 2 != 1 || parse_u32(argv[0], 255, &cmd)) {
-		fprintf(stderr, "usage: skiff-nltest raw CMD [TYPE HEX]...\n");
+	count = (argc - 1) / 2;
+	if (argc < 1 || argc % 2 != 1 || count > 16 ||
+	    parse_u32(argv[0], 255, &cmd)) {
+		fprintf(stderr, "usage: skiff-nltest raw CMD [TYPE HEX]... (at most 16)\n");
 		return 2;
 	}
+	/* Parse everything before talking to the kernel. */
+	for (i = 0; i < count; i++) {
+		struct raw_attr *a = &attrs[i];
+
+		if (parse_u32(argv[1 + 2 * i], 0xffff, &a->type) ||
+		    parse_hex(argv[2 + 2 * i], a->data, sizeof(a->data),
+			      &a->len)) {
+			fprintf(stderr, "skiff-nltest: bad attribute %s %s\n",
+				argv[1 + 2 * i], argv[2 + 2 * i]);
+			return 2;
+		}
+	}
+
 	if (skiff_nl_open(&nl, &e)) {
 		skiff_nl_error_print("skiff-nltest", &e);
 		return 1;
 	}
 	msg = skiff_nl_request(nl, cmd, 0);
-	if (!msg) {
-		fprintf(stderr, "skiff-nltest: out of memory\n");
-		return 1;
+	for (i = 0; msg && i < count; i++) {
+		if (nla_put(msg, attrs[i].type, attrs[i].len,
+			    attrs[i].data) < 0) {
+			nlmsg_free(msg);
+			msg = NULL;
+		}
 	}
-	for (i = 1; i < argc; i += 2) {
-		unsigned char data[1024];
-		unsigned long type;
-		size_t len;
-
-		if (parse_u32(argv[i], 0xffff, &type) ||
-		    parse_hex(argv[i + 1], data, sizeof(data), &len)) {
-			fprintf(stderr, "skiff-nltest: bad attribute %s %s\n",
-				argv[i], argv[i + 1]);
-			return 2;
-		}
-		if (nla_put(msg, type, len, data) < 0) {
-			fprintf(stderr, "skiff-nltest: message too long\n");
-			return 2;
-		}
+	if (!msg) {
+		fprintf(stderr, "skiff-nltest: cannot build the request\n");
+		skiff_nl_close(nl);
+		return 1;
 	}
 	skiff_nl_call(nl, msg, NULL, NULL, &e);
 	skiff_nl_close(nl);

@@ -16,6 +16,7 @@
 
 #include "info.h"
 #include "nl.h"
+#include "util.h"
 
 #define EXIT_USAGE 2
 
@@ -109,7 +110,7 @@ static void print_usage(FILE *out)
 
 	fprintf(out, "Usage: %s [-j] COMMAND [ARGS]\n\n", prog);
 	fprintf(out, "Options:\n  -j, --json   print JSON\n\nCommands:\n");
-	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(subcommands); i++)
 		fprintf(out, "  %-10s %s\n", subcommands[i].usage,
 			subcommands[i].summary);
 }
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return EXIT_USAGE;
 	}
-	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(subcommands); i++)
 		if (!strcmp(argv[0], subcommands[i].name))
 			return subcommands[i].run(&opts, argc, argv);
 	return usage_error("unknown command '%s'", argv[0]);

@@ -61,7 +61,7 @@ static void finish(size_t len)
 int main(void)
 {
 	struct skiff_nl_error e;
-	const char msg[] = "Unknown attribute type";
+	static const char msg[] = "Unknown attribute type";
 	unsigned int offs = 20;
 	char longmsg[400];
 	size_t off;

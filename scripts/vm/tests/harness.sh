@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests of the VM harness itself (scripts/vm/run.sh), run on the host: a
+# harness that passes everything proves nothing, so each case boots the VM
+# and makes it fail in one way, then checks the harness said so.
+#
+#   host: this script ──▶ run.sh ──qemu──▶ guest: command, dmesg/taint check
+#                           │                         │
+#                           └──── exit status ◀───────┘
+
+source "$(dirname "$0")/../../../selftests/lib.sh"
+
+RUN=$SKIFF_TOP/scripts/vm/run.sh
+TRIGGERS_KO=$SKIFF_TOP/build/kmod-triggers/skiff.ko
+
+test_exit_status_is_the_commands() {
+	local out rc=0
+
+	out=$("$RUN" -- sh -c 'echo from-guest; exit 3' 2>&1) || rc=$?
+	check_eq "$rc" 3 "exit status"
+	check_match "$out" "from-guest" "console streamed"
+}
+
+test_failing_test_fails_the_run() {
+	local out rc=0
+
+	# A TAP test with one failing case, under prove as make check runs it.
+	out=$("$RUN" -- prove build/vm-harness-failing.sh 2>&1) || rc=$?
+	check_eq "$rc" 1 "exit status"
+	check_match "$out" "Failed 1/2 subtests" "prove saw the failure"
+}
+
+test_default_module_has_no_triggers() {
+	local rc=0
+
+	"$RUN" -- test ! -e /sys/kernel/debug/skiff > /dev/null 2>&1 || rc=$?
+	check_eq "$rc" 0 "debugfs triggers absent from the default build"
+}
+
+test_kernel_warning_fails_the_run() {
+	local out rc=0
+
+	[ -e "$TRIGGERS_KO" ] || fail "$TRIGGERS_KO missing: make kmod-triggers"
+	out=$("$RUN" --module "$TRIGGERS_KO" -- \
+		sh -c 'echo 1 > /sys/kernel/debug/skiff/trigger_warn' 2>&1) || rc=$?
+	check_eq "$rc" 1 "exit status of a run whose command passed but the kernel warned"
+	check_match "$out" "skiff-vm: command exited with 0" "the command itself passed"
+	check_match "$out" "kernel reported trouble" "harness says why"
+	check_match "$out" "dmesg: .*WARNING: .*test_triggers" "the warning is shown"
+}
+
+test_hung_guest_is_killed() {
+	local out rc=0 start=$SECONDS
+
+	out=$("$RUN" --timeout 20 -- sleep 1000 2>&1) || rc=$?
+	check_eq "$rc" 124 "exit status"
+	check_match "$out" "timed out after 20 s" "harness says why"
+	[ $((SECONDS - start)) -lt 60 ] || fail "took $((SECONDS - start)) s"
+	! pgrep -f "qemu-system-x86_64.*skiff-vm" > /dev/null || fail "qemu left running"
+}
+
+test_bad_arguments_are_refused() {
+	local out rc=0
+
+	out=$("$RUN" --timeout soon -- true 2>&1) || rc=$?
+	check_eq "$rc" 2 "--timeout soon"
+	check_match "$out" "whole numbers" "message"
+	rc=0
+	out=$("$RUN" --bogus -- true 2>&1) || rc=$?
+	check_eq "$rc" 2 "--bogus"
+	check_match "$out" "unknown option --bogus" "message"
+	rc=0
+	out=$("$RUN" --module /nonexistent.ko -- true 2>&1) || rc=$?
+	check_eq "$rc" 125 "missing module"
+	check_match "$out" "module not found" "message"
+}
+
+mkdir -p "$SKIFF_TOP/build"
+cat > "$SKIFF_TOP/build/vm-harness-failing.sh" <<'TEST'
+#!/bin/sh
+echo 1..2
+echo ok 1 - passes
+echo not ok 2 - fails on purpose
+TEST
+chmod +x "$SKIFF_TOP/build/vm-harness-failing.sh"
+
+run_tests \
+	test_bad_arguments_are_refused \
+	test_exit_status_is_the_commands \
+	test_failing_test_fails_the_run \
+	test_default_module_has_no_triggers \
+	test_kernel_warning_fails_the_run \
+	test_hung_guest_is_killed
