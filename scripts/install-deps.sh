@@ -19,7 +19,7 @@ libjansson-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev libsqlite3-
 linux-image-amd64 linux-headers-amd64 linux-source-6.1 sparse
 qemu-system-x86 busybox-static cpio kmod
 iproute2 nftables runc
-perl xz-utils jq file
+perl xz-utils jq file procps
 "
 
 missing=""
