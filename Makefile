@@ -31,7 +31,7 @@ KVER ?= $(shell $(TOP)/scripts/kernel-release.sh)
 KDIR ?= /lib/modules/$(KVER)/build
 
 CC ?= cc
-PKGS := libnl-3.0 libnl-genl-3.0 jansson
+PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
@@ -53,7 +53,7 @@ SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest
 .SECONDARY:
 
 .PHONY: all kmod kmod-triggers userspace deps check run clean \
-	check-unit check-cli check-lint check-vm check-harness
+	check-unit check-cli check-lint check-nft check-vm check-harness
 
 all: kmod userspace
 
@@ -90,7 +90,9 @@ $(LIB): $(LIB_OBJS)
 	$(if $(Q),@echo "  AR      $(notdir $@)")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN)/skiff-dp: $(OBJ)/userspace/dp/skiff-dp.o $(LIB)
+DP_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/dp/*.c))
+
+$(BIN)/skiff-dp: $(DP_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $(notdir $@)")
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
@@ -119,7 +121,7 @@ check:
 	$(Q)$(MAKE) all kmod-triggers
 	$(Q)rm -f $(SUMMARY)
 	$(Q)status=0; \
-	for suite in check-unit check-cli check-lint check-vm check-harness; do \
+	for suite in check-unit check-cli check-lint check-nft check-vm check-harness; do \
 		$(MAKE) $$suite || status=1; \
 	done; \
 	echo; echo "==== summary"; cat $(SUMMARY); \
@@ -136,9 +138,13 @@ check-cli: userspace
 check-lint:
 	$(Q)$(SUITE) lint prove scripts/lint.sh
 
+# The data plane tests run on both backends: nft on the host, kmod in the VM.
+check-nft: userspace
+	$(Q)SKIFF_BACKEND=nft $(SUITE) dataplane-nft prove selftests/dataplane/*.sh
+
 check-vm: all
-	$(Q)$(SUITE) selftests-vm $(TOP)/scripts/vm/run.sh --timeout 900 \
-		-- prove selftests/kmod/*.sh
+	$(Q)$(SUITE) selftests-vm $(TOP)/scripts/vm/run.sh --timeout 1500 \
+		-- env SKIFF_BACKEND=kmod prove selftests/kmod/*.sh selftests/dataplane/*.sh
 
 check-harness: all kmod-triggers
 	$(Q)$(SUITE) vm-harness prove scripts/vm/tests/*.sh

@@ -2,9 +2,10 @@
 /*
  * skiff.ko: the node data plane of the skiff cluster system.
  *
- * Module init registers the per-namespace state before the netlink family,
- * so that no request can reach a namespace without its state; exit undoes
- * the same steps in reverse.
+ * Module init registers the per-namespace state, then the device type, then
+ * the netlink family, so that no request can reach what is not set up yet;
+ * exit undoes the same steps in reverse (unregistering the device type
+ * deletes every skiff device in every namespace).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -15,6 +16,7 @@
 
 #include "netlink.h"
 #include "netns.h"
+#include "overlay.h"
 #include "test_triggers.h"
 
 static int __init skiff_mod_init(void)
@@ -25,9 +27,13 @@ static int __init skiff_mod_init(void)
 	if (err)
 		goto err_out;
 
-	err = skiff_genl_init();
+	err = skiff_overlay_init();
 	if (err)
 		goto err_unregister_netns;
+
+	err = skiff_genl_init();
+	if (err)
+		goto err_unregister_overlay;
 
 	err = skiff_test_triggers_init();
 	if (err)
@@ -38,6 +44,8 @@ static int __init skiff_mod_init(void)
 
 err_unregister_genl:
 	skiff_genl_exit();
+err_unregister_overlay:
+	skiff_overlay_exit();
 err_unregister_netns:
 	skiff_netns_exit();
 err_out:
@@ -48,6 +56,7 @@ static void __exit skiff_mod_exit(void)
 {
 	skiff_test_triggers_exit();
 	skiff_genl_exit();
+	skiff_overlay_exit();
 	skiff_netns_exit();
 	pr_info("unloaded\n");
 }

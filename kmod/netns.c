@@ -13,6 +13,7 @@ static int __net_init skiff_net_init(struct net *net)
 	struct skiff_net *sn = skiff_net(net);
 
 	sn->net = net;
+	INIT_LIST_HEAD(&sn->devs);
 	sn->generation = 0;
 	return 0;
 }
@@ -20,9 +21,10 @@ static int __net_init skiff_net_init(struct net *net)
 static void __net_exit skiff_net_exit(struct net *net)
 {
 	/*
-	 * Nothing to release yet: the per-namespace tables arrive with the
-	 * overlay and service code, and are torn down here.
+	 * Devices go before subsystems: default_device_exit_batch() has
+	 * deleted every skiff device through its rtnl_link_ops by now.
 	 */
+	WARN_ON_ONCE(!list_empty(&skiff_net(net)->devs));
 }
 
 static struct pernet_operations skiff_net_ops = {

@@ -6,6 +6,7 @@
 #ifndef _SKIFF_NETNS_H
 #define _SKIFF_NETNS_H
 
+#include <linux/list.h>
 #include <linux/types.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -13,12 +14,14 @@
 /**
  * struct skiff_net - what skiff.ko keeps for one network namespace
  * @net: the namespace this state belongs to
+ * @devs: the skiff devices of @net (&skiff_dev.list), under RTNL
  * @generation: bumped on every configuration change in @net, so that a dump
  *	spanning several messages can tell it saw a consistent table; called
  *	with genl_mutex held (the family does not set parallel_ops)
  */
 struct skiff_net {
 	struct net *net;
+	struct list_head devs;
 	u32 generation;
 };
 

@@ -18,7 +18,7 @@ libmnl-dev libnftnl-dev
 libjansson-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev libsqlite3-dev
 linux-image-amd64 linux-headers-amd64 linux-source-6.1 sparse
 qemu-system-x86 busybox-static cpio kmod
-iproute2 nftables runc
+iproute2 nftables runc tcpdump iperf3 socat
 perl xz-utils jq file procps
 "
 

@@ -58,6 +58,16 @@ ns_delete() {
 	done
 }
 
+# skiff_insmod: loads $SKIFF_KO after the modules it depends on.
+skiff_insmod() {
+	local dep
+
+	for dep in $(modinfo -F depends "$SKIFF_KO" | tr ',' ' '); do
+		modprobe "$dep" || return 1
+	done
+	insmod "$SKIFF_KO"
+}
+
 # fail MESSAGE: says why a case fails and fails it.
 fail() {
 	echo "FAIL: $*"

@@ -41,6 +41,10 @@ taint_start=$(cat /proc/sys/kernel/tainted)
 rc=0
 ko=$(cat "$job/module" 2>/dev/null)
 if [ -n "$ko" ]; then
+	# insmod does not resolve dependencies: load them from /lib/modules.
+	for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do
+		modprobe "$dep" || echo "skiff-vm: modprobe $dep failed"
+	done
 	if ! insmod "$ko"; then
 		echo "skiff-vm: insmod $ko failed"
 		rc=1

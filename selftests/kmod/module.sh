@@ -26,7 +26,7 @@ family_gone() {
 }
 
 load() {
-	insmod "$SKIFF_KO"
+	skiff_insmod
 	wait_for 5 module_loaded
 }
 

@@ -61,7 +61,7 @@ struct raw_attr {
 static int cmd_raw(int argc, char **argv)
 {
 	static struct raw_attr attrs[16];
-	struct skiff_nl_error e;
+	struct skiff_error e;
 	struct skiff_nl *nl;
 	struct nl_msg *msg;
 	unsigned long cmd;
@@ -87,7 +87,7 @@ static int cmd_raw(int argc, char **argv)
 	}
 
 	if (skiff_nl_open(&nl, &e)) {
-		skiff_nl_error_print("skiff-nltest", &e);
+		skiff_error_print("skiff-nltest", &e);
 		return 1;
 	}
 	msg = skiff_nl_request(nl, cmd, 0);

@@ -1,47 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * skiff-dp: look at and program the skiff data plane, in the style of ip(8)
- * and wg(8): a table of subcommands, human output by default, -j for JSON.
+ * and wg(8): a table of subcommands, human output by default, -j for JSON,
+ * -b to pick the backend (kmod: skiff.ko; nft: Linux vxlan and nftables).
  */
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "info.h"
 #include "nl.h"
+#include "skiff-dp.h"
 #include "util.h"
 
-#define EXIT_USAGE 2
+const char *prog = "skiff-dp";
 
-struct options {
-	bool json;
-};
-
-struct subcommand {
-	const char *name;
-	int (*run)(const struct options *opts, int argc, char **argv);
-	const char *usage;
-	const char *summary;
-};
-
-static const char *prog = "skiff-dp";
-
-static int usage_error(const char *fmt, const char *arg)
+int usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "%s: ", prog);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry '%s help'.\n", prog);
 	return EXIT_USAGE;
 }
 
-static int print_json(json_t *obj)
+int print_json(json_t *obj)
 {
 	int err;
 
@@ -59,26 +50,63 @@ static int print_json(json_t *obj)
 	return EXIT_SUCCESS;
 }
 
+int run_subcommand(const struct subcommand *table, int count,
+		   const char *context, const struct options *opts, int argc,
+		   char **argv)
+{
+	int i;
+
+	if (argc < 1)
+		return usage_error("%s: missing command", context);
+	for (i = 0; i < count; i++)
+		if (!strcmp(argv[0], table[i].name))
+			return table[i].run(opts, argc, argv);
+	if (!context)
+		return usage_error("unknown command '%s'", argv[0]);
+	return usage_error("%s: unknown command '%s'", context, argv[0]);
+}
+
+int report_error(const char *what, const struct skiff_error *e)
+{
+	char prefix[128];
+
+	snprintf(prefix, sizeof(prefix), "%s: %s", prog, what);
+	skiff_error_print(prefix, e);
+	return EXIT_FAILURE;
+}
+
+struct skiff_dp *open_dataplane(const struct options *opts)
+{
+	struct skiff_error e;
+	struct skiff_dp *dp;
+
+	if (skiff_dp_open(&dp, opts->backend, &e)) {
+		report_error(skiff_dp_backend_name(opts->backend), &e);
+		return NULL;
+	}
+	return dp;
+}
+
 static int cmd_info(const struct options *opts, int argc, char **argv)
 {
-	struct skiff_nl_error e;
+	struct skiff_error e;
 	struct skiff_info info;
 	struct skiff_nl *nl;
 	int err;
 
 	if (argc > 1)
 		return usage_error("info: unexpected argument '%s'", argv[1]);
+	if (opts->backend != SKIFF_DP_KMOD)
+		return usage_error("info: reports on skiff.ko: use -b kmod");
 
 	if (skiff_nl_open(&nl, &e)) {
-		skiff_nl_error_print(prog, &e);
+		skiff_error_print(prog, &e);
 		return EXIT_FAILURE;
 	}
 	err = skiff_info_get(nl, &info, &e);
 	skiff_nl_close(nl);
-	if (err) {
-		skiff_nl_error_print("skiff-dp: info", &e);
-		return EXIT_FAILURE;
-	}
+	if (err)
+		return report_error("info", &e);
 
 	if (opts->json)
 		return print_json(json_pack("{s:s, s:I, s:I, s:I}",
@@ -100,19 +128,38 @@ static int cmd_info(const struct options *opts, int argc, char **argv)
 static int cmd_help(const struct options *opts, int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
-	{ "info", cmd_info, "info", "show the module's version and this netns" },
-	{ "help", cmd_help, "help", "show this help" },
+	{ "info", cmd_info, "info",
+	  "skiff.ko's version and this namespace's state" },
+	{ "dev", cmd_dev,
+	  "dev add NAME [vni N] [port N] [mtu N] [local ADDR] [vtep-mac MAC]\n"
+	  "  dev del NAME\n"
+	  "  dev show [NAME]",
+	  "overlay devices" },
+	{ "peer", cmd_peer,
+	  "peer add DEV PREFIX/LEN remote ADDR [mac MAC] [replace]\n"
+	  "  peer del DEV PREFIX/LEN\n"
+	  "  peer show DEV",
+	  "remote pod subnets and the nodes that have them" },
+	{ "help", cmd_help, "help", "this help" },
 };
 
 static void print_usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "Usage: %s [-j] COMMAND [ARGS]\n\n", prog);
-	fprintf(out, "Options:\n  -j, --json   print JSON\n\nCommands:\n");
+	fprintf(out,
+		"Usage: %s [-b kmod|nft] [-j] COMMAND [ARGS]\n\n"
+		"Options:\n"
+		"  -b, --backend kmod|nft  data plane to act on (default kmod:\n"
+		"                          skiff.ko; nft: Linux vxlan + nftables)\n"
+		"  -j, --json              print JSON\n\n"
+		"Commands:\n", prog);
 	for (i = 0; i < ARRAY_SIZE(subcommands); i++)
-		fprintf(out, "  %-10s %s\n", subcommands[i].usage,
+		fprintf(out, "  %s\n      %s\n", subcommands[i].usage,
 			subcommands[i].summary);
+	fprintf(out,
+		"\nExit status: 0 done, 1 failed (the reason is printed, with\n"
+		"the kernel's message when it gave one), 2 bad command line.\n");
 }
 
 static int cmd_help(const struct options *opts, int argc, char **argv)
@@ -127,17 +174,22 @@ static int cmd_help(const struct options *opts, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options opts = { 0 };
-	size_t i;
+	struct options opts = { .backend = SKIFF_DP_KMOD };
 	int c;
 
 	/* Stop at the first non-option: the rest belongs to the subcommand. */
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+b:jh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'b':
+			if (skiff_dp_backend_parse(optarg, &opts.backend))
+				return usage_error("unknown backend '%s' (kmod or nft)",
+						   optarg);
+			break;
 		case 'j':
 			opts.json = true;
 			break;
@@ -156,8 +208,6 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return EXIT_USAGE;
 	}
-	for (i = 0; i < ARRAY_SIZE(subcommands); i++)
-		if (!strcmp(argv[0], subcommands[i].name))
-			return subcommands[i].run(&opts, argc, argv);
-	return usage_error("unknown command '%s'", argv[0]);
+	return run_subcommand(subcommands, ARRAY_SIZE(subcommands), NULL,
+			      &opts, argc, argv);
 }

@@ -51,23 +51,18 @@ static int parse_cb(struct nl_msg *reply, void *arg)
 }
 
 int skiff_info_get(struct skiff_nl *nl, struct skiff_info *info,
-		   struct skiff_nl_error *e)
+		   struct skiff_error *e)
 {
 	struct nl_msg *msg;
 
 	memset(info, 0, sizeof(*info));
 	msg = skiff_nl_request(nl, SKIFF_CMD_INFO_GET, 0);
-	if (!msg) {
-		skiff_nl_error_clear(e);
-		e->err = -ENOMEM;
-		return -ENOMEM;
-	}
+	if (!msg)
+		return skiff_error_set(e, -ENOMEM, "out of memory");
 	if (skiff_nl_call(nl, msg, parse_cb, info, e))
 		return e->err;
-	if (!info->version[0]) {
-		e->err = -EPROTO;
-		strcpy(e->msg, "kernel acknowledged without a reply");
-		return -EPROTO;
-	}
+	if (!info->version[0])
+		return skiff_error_set(e, -EPROTO,
+				       "kernel acknowledged without a reply");
 	return 0;
 }

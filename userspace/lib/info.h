@@ -19,7 +19,7 @@ struct skiff_info {
 };
 
 int skiff_info_get(struct skiff_nl *nl, struct skiff_info *info,
-		   struct skiff_nl_error *e);
+		   struct skiff_error *e);
 
 /* Fills @info from one SKIFF_CMD_INFO_GET reply; -EPROTO if malformed. */
 int skiff_info_parse(struct nl_msg *reply, struct skiff_info *info);

@@ -29,36 +29,14 @@ struct skiff_nl {
 	int family;
 };
 
-void skiff_nl_error_clear(struct skiff_nl_error *e)
-{
-	e->err = 0;
-	e->msg[0] = '\0';
-	e->bad_attr_offset = -1;
-}
-
-static void error_set(struct skiff_nl_error *e, int err, const char *msg)
-{
-	e->err = err;
-	snprintf(e->msg, sizeof(e->msg), "%s", msg);
-	e->bad_attr_offset = -1;
-}
-
-void skiff_nl_error_print(const char *prefix, const struct skiff_nl_error *e)
-{
-	if (e->msg[0])
-		fprintf(stderr, "%s: %s: %s\n", prefix, strerror(-e->err), e->msg);
-	else
-		fprintf(stderr, "%s: %s\n", prefix, strerror(-e->err));
-}
-
 int skiff_nl_extack_parse(const struct nlmsghdr *nlh, size_t len,
-			  struct skiff_nl_error *e)
+			  struct skiff_error *e)
 {
 	const struct nlmsgerr *nle;
 	const struct nlattr *attr;
 	size_t off, skip;
 
-	skiff_nl_error_clear(e);
+	skiff_error_clear(e);
 	if (len < NLMSG_HDRLEN + sizeof(*nle) || nlh->nlmsg_len > len ||
 	    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*nle))
 		return -EBADMSG;
@@ -98,6 +76,11 @@ int skiff_nl_extack_parse(const struct nlmsghdr *nlh, size_t len,
 			memcpy(e->msg, payload, plen);
 			e->msg[plen] = '\0';
 			break;
+		case NLMSGERR_ATTR_MISS_TYPE:
+			if (plen >= sizeof(uint32_t))
+				memcpy(&e->missing_type, payload,
+				       sizeof(e->missing_type));
+			break;
 		case NLMSGERR_ATTR_OFFS:
 			if (plen >= sizeof(uint32_t)) {
 				uint32_t offs;
@@ -116,7 +99,7 @@ int skiff_nl_extack_parse(const struct nlmsghdr *nlh, size_t len,
 struct call_ctx {
 	int (*parse)(struct nl_msg *reply, void *arg);
 	void *arg;
-	struct skiff_nl_error *e;
+	struct skiff_error *e;
 	int done;
 };
 
@@ -127,7 +110,7 @@ static int on_error(struct sockaddr_nl *who, struct nlmsgerr *nle, void *arg)
 
 	(void)who;
 	if (skiff_nl_extack_parse(nlh, nlh->nlmsg_len, ctx->e) < 0)
-		error_set(ctx->e, -EBADMSG, "malformed error message from kernel");
+		skiff_error_set(ctx->e, -EBADMSG, "malformed error message from kernel");
 	ctx->done = 1;
 	return NL_STOP;
 }
@@ -141,7 +124,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 		return NL_OK;
 	err = ctx->parse(msg, ctx->arg);
 	if (err < 0) {
-		error_set(ctx->e, err, "unexpected reply from kernel");
+		skiff_error_set(ctx->e, err, "unexpected reply from kernel");
 		return NL_STOP;
 	}
 	return NL_OK;
@@ -156,34 +139,34 @@ static int on_done(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
-int skiff_nl_open(struct skiff_nl **nlp, struct skiff_nl_error *e)
+int skiff_nl_open(struct skiff_nl **nlp, struct skiff_error *e)
 {
 	struct skiff_nl *nl;
 	int one = 1;
 	int err;
 
-	skiff_nl_error_clear(e);
+	skiff_error_clear(e);
 	nl = calloc(1, sizeof(*nl));
 	if (!nl) {
-		error_set(e, -ENOMEM, "");
+		skiff_error_set(e, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
 
 	nl->sock = nl_socket_alloc();
 	if (!nl->sock) {
-		error_set(e, -ENOMEM, "");
+		skiff_error_set(e, -ENOMEM, "out of memory");
 		goto err_free_nl;
 	}
 
 	err = genl_connect(nl->sock);
 	if (err < 0) {
-		error_set(e, -EIO, nl_geterror(err));
+		skiff_error_set(e, -EIO, "%s", nl_geterror(err));
 		goto err_free_sock;
 	}
 
 	if (setsockopt(nl_socket_get_fd(nl->sock), SOL_NETLINK,
 		       NETLINK_EXT_ACK, &one, sizeof(one)) < 0) {
-		error_set(e, -errno, "cannot enable extended acks");
+		skiff_error_set(e, -errno, "cannot enable extended acks");
 		goto err_free_sock;
 	}
 	/* A capped error is enough: we know what we sent. */
@@ -192,9 +175,9 @@ int skiff_nl_open(struct skiff_nl **nlp, struct skiff_nl_error *e)
 
 	nl->family = genl_ctrl_resolve(nl->sock, SKIFF_GENL_NAME);
 	if (nl->family < 0) {
-		error_set(e, -ENOENT,
-			  "skiff.ko is not loaded (generic netlink family \""
-			  SKIFF_GENL_NAME "\" not found)");
+		skiff_error_set(e, -ENOENT,
+				"skiff.ko is not loaded (generic netlink family \""
+				SKIFF_GENL_NAME "\" not found)");
 		goto err_free_sock;
 	}
 
@@ -234,17 +217,17 @@ struct nl_msg *skiff_nl_request(struct skiff_nl *nl, uint8_t cmd, int flags)
 
 int skiff_nl_call(struct skiff_nl *nl, struct nl_msg *msg,
 		  int (*parse)(struct nl_msg *reply, void *arg), void *arg,
-		  struct skiff_nl_error *e)
+		  struct skiff_error *e)
 {
 	struct call_ctx ctx = { .parse = parse, .arg = arg, .e = e };
 	struct nl_cb *cb;
 	int err;
 
-	skiff_nl_error_clear(e);
+	skiff_error_clear(e);
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb) {
 		nlmsg_free(msg);
-		error_set(e, -ENOMEM, "");
+		skiff_error_set(e, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &ctx);
@@ -255,14 +238,14 @@ int skiff_nl_call(struct skiff_nl *nl, struct nl_msg *msg,
 	err = nl_send_auto(nl->sock, msg);
 	nlmsg_free(msg);
 	if (err < 0) {
-		error_set(e, -EIO, nl_geterror(err));
+		skiff_error_set(e, -EIO, "%s", nl_geterror(err));
 		goto out_put_cb;
 	}
 
 	while (!ctx.done && !e->err) {
 		err = nl_recvmsgs(nl->sock, cb);
 		if (err < 0 && !e->err) {
-			error_set(e, -EIO, nl_geterror(err));
+			skiff_error_set(e, -EIO, "%s", nl_geterror(err));
 			break;
 		}
 	}

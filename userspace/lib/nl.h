@@ -15,32 +15,16 @@ struct nl_msg;
 struct nlmsghdr;
 struct skiff_nl;
 
-/**
- * struct skiff_nl_error - why a request failed
- * @err: negative errno (or -ENOENT when skiff.ko is not loaded)
- * @msg: the kernel's extack message, or our own when the kernel gave none;
- *	empty when there is nothing to add to strerror(-@err)
- * @bad_attr_offset: byte offset of the attribute the kernel blamed, counted
- *	from the start of the request's netlink header; -1 when none
- */
-struct skiff_nl_error {
-	int err;
-	char msg[256];
-	int32_t bad_attr_offset;
-};
-
-void skiff_nl_error_clear(struct skiff_nl_error *e);
-/* Prints "PREFIX: strerror: message" to stderr. */
-void skiff_nl_error_print(const char *prefix, const struct skiff_nl_error *e);
+#include "error.h"
 
 /*
  * Reads the extended ack of an NLMSG_ERROR message of @len bytes into @e.
  * Returns 0, or -EBADMSG when the message is too short to be an error.
  */
 int skiff_nl_extack_parse(const struct nlmsghdr *nlh, size_t len,
-			  struct skiff_nl_error *e);
+			  struct skiff_error *e);
 
-int skiff_nl_open(struct skiff_nl **nlp, struct skiff_nl_error *e);
+int skiff_nl_open(struct skiff_nl **nlp, struct skiff_error *e);
 void skiff_nl_close(struct skiff_nl *nl);
 
 /* A request for @cmd of the skiff family, to be filled and passed on. */
@@ -53,6 +37,6 @@ struct nl_msg *skiff_nl_request(struct skiff_nl *nl, uint8_t cmd, int flags);
  */
 int skiff_nl_call(struct skiff_nl *nl, struct nl_msg *msg,
 		  int (*parse)(struct nl_msg *reply, void *arg), void *arg,
-		  struct skiff_nl_error *e);
+		  struct skiff_error *e);
 
 #endif /* SKIFF_NL_H */

@@ -60,7 +60,7 @@ static void finish(size_t len)
 
 int main(void)
 {
-	struct skiff_nl_error e;
+	struct skiff_error e;
 	static const char msg[] = "Unknown attribute type";
 	unsigned int offs = 20;
 	char longmsg[400];

@@ -35,6 +35,83 @@
  *     SKIFF_INFO_A_GENERATION     NLA_U32         configuration generation of that
  *                                                 namespace: bumped by every change,
  *                                                 0 in a namespace never configured
+ *
+ * The overlay device
+ * ------------------
+ * A skiff device is a layer-3 network device that carries the IP packets
+ * routed into it to other nodes as standard VXLAN (RFC 7348): outer IP and
+ * UDP, the 8-byte VXLAN header with the I flag and the VNI, an inner
+ * Ethernet header, the packet. It interoperates with Linux's vxlan driver
+ * set up the way flannel sets it up (nolearning, a permanent neighbour and
+ * fdb entry per remote node). The device decides where a packet goes from
+ * its peer table, "remote pod subnet -> remote node's underlay address":
+ * no ARP, no FDB. Route the pod network (e.g. 10.244.0.0/16) into the
+ * device; a packet for an address no peer covers is dropped with an ICMP
+ * host unreachable.
+ *
+ * Each device receives on its own UDP socket (port SKIFF_DEV_A_PORT, any
+ * local address) and only frames carrying its VNI. Inner frames must be
+ * IPv4 or IPv6 over Ethernet; the inner destination MAC is not checked
+ * (Linux's vxlan sends the receiver's own MAC, which is SKIFF_DEV_A_VTEP_MAC).
+ *
+ * SKIFF_CMD_DEV_NEW (CAP_NET_ADMIN)
+ *   SKIFF_A_DEV: nest of enum skiff_dev_attr
+ *     SKIFF_DEV_A_IFNAME     string   required, a free interface name
+ *     SKIFF_DEV_A_VNI        u32      0..16777215, default 1 (flannel's)
+ *     SKIFF_DEV_A_PORT       u16      UDP port, host order, 1..65535,
+ *                                     default SKIFF_DEFAULT_PORT (8472)
+ *     SKIFF_DEV_A_MTU        u32      68..65485, default 1450: a 1500 byte
+ *                                     underlay less the 50 bytes of VXLAN
+ *                                     over IPv4
+ *     SKIFF_DEV_A_LOCAL4     be32     outer source address; default: chosen
+ *                                     by the route to each peer
+ *     SKIFF_DEV_A_VTEP_MAC   6 bytes  source MAC of the inner frames, what
+ *                                     peers running Linux vxlan must use as
+ *                                     this node's VTEP MAC; default random
+ *   Reply: SKIFF_CMD_DEV_NEW with SKIFF_A_DEV as SKIFF_CMD_DEV_GET gives it.
+ *   The device is created down; bring it up with rtnetlink (ip link set up).
+ *
+ * SKIFF_CMD_DEV_DEL (CAP_NET_ADMIN)
+ *   SKIFF_A_DEV: { SKIFF_DEV_A_IFINDEX or SKIFF_DEV_A_IFNAME }
+ *
+ * SKIFF_CMD_DEV_GET
+ *   doit: SKIFF_A_DEV: { SKIFF_DEV_A_IFINDEX or SKIFF_DEV_A_IFNAME }
+ *   dump: no attributes; every skiff device of the namespace.
+ *   Reply: SKIFF_A_DEV: { IFINDEX, IFNAME, VNI, PORT, MTU, VTEP_MAC,
+ *                         [LOCAL4], PEERS (u32, number of peers) }
+ *
+ * Peers
+ * -----
+ * SKIFF_CMD_PEER_NEW (CAP_NET_ADMIN)
+ *   SKIFF_A_PEER: nest of enum skiff_peer_attr
+ *     SKIFF_PEER_A_IFINDEX     u32      required, the skiff device
+ *     SKIFF_PEER_A_PREFIX4     be32     required: the remote pod subnet...
+ *     SKIFF_PEER_A_PREFIX_LEN  u8       ...and its length, 1..32; host bits
+ *                                       must be zero
+ *     SKIFF_PEER_A_REMOTE4     be32     required: underlay address of the
+ *                                       remote node (unicast)
+ *     SKIFF_PEER_A_REMOTE_MAC  6 bytes  inner destination MAC; needed when
+ *                                       the remote runs Linux vxlan (its
+ *                                       VtepMAC); default: broadcast, which
+ *                                       a skiff peer accepts
+ *   SKIFF_A_REPLACE: flag, top level: an existing peer of the same prefix
+ *   is replaced; without it that is -EEXIST. (Generic netlink reserves
+ *   NLM_F_REPLACE's bit for dumps, hence an attribute.) Peers of different
+ *   lengths may overlap: the longest prefix wins.
+ *
+ * SKIFF_CMD_PEER_DEL (CAP_NET_ADMIN)
+ *   SKIFF_A_PEER: { IFINDEX, PREFIX4, PREFIX_LEN }
+ *
+ * SKIFF_CMD_PEER_GET
+ *   dump: SKIFF_A_PEER: { IFINDEX } selects the device. One message per peer:
+ *   SKIFF_A_PEER: { IFINDEX, PREFIX4, PREFIX_LEN, REMOTE4, REMOTE_MAC,
+ *                   TX_PACKETS, TX_BYTES (u64 each) }
+ *
+ * Notifications
+ * -------------
+ * Every change is multicast to the group SKIFF_MCGRP_EVENTS as a message of
+ * the command that made it (DEV_NEW, DEV_DEL, PEER_NEW, PEER_DEL) carrying
+ * the object as a GET reply would.
  */
 
 #ifndef _UAPI_LINUX_SKIFF_H
@@ -42,10 +119,21 @@
 
 #define SKIFF_GENL_NAME		"skiff"
 #define SKIFF_GENL_VERSION	1
+#define SKIFF_MCGRP_EVENTS	"events"
+
+#define SKIFF_DEFAULT_PORT	8472
+#define SKIFF_DEFAULT_VNI	1
+#define SKIFF_DEFAULT_MTU	1450
 
 enum skiff_cmd {
 	SKIFF_CMD_UNSPEC,
 	SKIFF_CMD_INFO_GET,
+	SKIFF_CMD_DEV_NEW,
+	SKIFF_CMD_DEV_DEL,
+	SKIFF_CMD_DEV_GET,
+	SKIFF_CMD_PEER_NEW,
+	SKIFF_CMD_PEER_DEL,
+	SKIFF_CMD_PEER_GET,
 
 	__SKIFF_CMD_MAX,
 	SKIFF_CMD_MAX = __SKIFF_CMD_MAX - 1
@@ -54,6 +142,9 @@ enum skiff_cmd {
 enum skiff_attr {
 	SKIFF_A_UNSPEC,
 	SKIFF_A_INFO,		/* nest, enum skiff_info_attr */
+	SKIFF_A_DEV,		/* nest, enum skiff_dev_attr */
+	SKIFF_A_PEER,		/* nest, enum skiff_peer_attr */
+	SKIFF_A_REPLACE,	/* flag: a *_NEW may replace an existing object */
 
 	__SKIFF_A_MAX,
 	SKIFF_A_MAX = __SKIFF_A_MAX - 1
@@ -69,6 +160,36 @@ enum skiff_info_attr {
 
 	__SKIFF_INFO_A_MAX,
 	SKIFF_INFO_A_MAX = __SKIFF_INFO_A_MAX - 1
+};
+
+enum skiff_dev_attr {
+	SKIFF_DEV_A_UNSPEC,
+	SKIFF_DEV_A_IFINDEX,
+	SKIFF_DEV_A_IFNAME,
+	SKIFF_DEV_A_VNI,
+	SKIFF_DEV_A_PORT,
+	SKIFF_DEV_A_MTU,
+	SKIFF_DEV_A_LOCAL4,
+	SKIFF_DEV_A_VTEP_MAC,
+	SKIFF_DEV_A_PEERS,
+
+	__SKIFF_DEV_A_MAX,
+	SKIFF_DEV_A_MAX = __SKIFF_DEV_A_MAX - 1
+};
+
+enum skiff_peer_attr {
+	SKIFF_PEER_A_UNSPEC,
+	SKIFF_PEER_A_IFINDEX,
+	SKIFF_PEER_A_PREFIX4,
+	SKIFF_PEER_A_PREFIX_LEN,
+	SKIFF_PEER_A_REMOTE4,
+	SKIFF_PEER_A_REMOTE_MAC,
+	SKIFF_PEER_A_TX_PACKETS,
+	SKIFF_PEER_A_TX_BYTES,
+	SKIFF_PEER_A_PAD,
+
+	__SKIFF_PEER_A_MAX,
+	SKIFF_PEER_A_MAX = __SKIFF_PEER_A_MAX - 1
 };
 
 #endif /* _UAPI_LINUX_SKIFF_H */
