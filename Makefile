@@ -31,7 +31,7 @@ KVER ?= $(shell $(TOP)/scripts/kernel-release.sh)
 KDIR ?= /lib/modules/$(KVER)/build
 
 CC ?= cc
-PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 jansson
+PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 jansson libnftnl libmnl libnetfilter_conntrack
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 

@@ -28,6 +28,7 @@
 #include "netlink.h"
 #include "netns.h"
 #include "overlay.h"
+#include "service.h"
 
 static struct genl_family skiff_genl_family;
 
@@ -87,6 +88,14 @@ static const struct nla_policy skiff_info_get_policy[SKIFF_A_MAX + 1] = {
 		.reject_message = "SKIFF_CMD_INFO_GET takes no attributes",
 	},
 	[SKIFF_A_REPLACE] = {
+		.type = NLA_REJECT,
+		.reject_message = "SKIFF_CMD_INFO_GET takes no attributes",
+	},
+	[SKIFF_A_SERVICE] = {
+		.type = NLA_REJECT,
+		.reject_message = "SKIFF_CMD_INFO_GET takes no attributes",
+	},
+	[SKIFF_A_CONFIG] = {
 		.type = NLA_REJECT,
 		.reject_message = "SKIFF_CMD_INFO_GET takes no attributes",
 	},
@@ -560,7 +569,7 @@ static int skiff_peer_fill(struct sk_buff *msg, const struct skiff_dev *sd,
 	     nla_put(msg, SKIFF_PEER_A_REMOTE_MAC, ETH_ALEN, cfg->remote_mac)))
 		goto err_cancel;
 	if (peer) {
-		skiff_peer_stats_read(peer, &packets, &bytes);
+		skiff_counters_read(peer->stats, &packets, &bytes);
 		if (nla_put_u64_64bit(msg, SKIFF_PEER_A_TX_PACKETS, packets,
 				      SKIFF_PEER_A_PAD) ||
 		    nla_put_u64_64bit(msg, SKIFF_PEER_A_TX_BYTES, bytes,
@@ -698,6 +707,398 @@ out_unlock:
 	return skb->len;
 }
 
+/* ---- services ---------------------------------------------------------- */
+
+static struct netlink_range_validation skiff_affinity_range = {
+	.max = 86400,
+};
+
+static const struct nla_policy skiff_backend_policy[SKIFF_BACKEND_A_MAX + 1] = {
+	[SKIFF_BACKEND_A_ADDR4] = { .type = NLA_BE32 },
+	[SKIFF_BACKEND_A_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[SKIFF_BACKEND_A_WEIGHT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[SKIFF_BACKEND_A_PACKETS] = {
+		.type = NLA_REJECT,
+		.reject_message = "counters are filled in by the kernel",
+	},
+	[SKIFF_BACKEND_A_BYTES] = {
+		.type = NLA_REJECT,
+		.reject_message = "counters are filled in by the kernel",
+	},
+};
+
+static const struct nla_policy skiff_service_policy[SKIFF_SERVICE_A_MAX + 1] = {
+	[SKIFF_SERVICE_A_VIP4] = { .type = NLA_BE32 },
+	[SKIFF_SERVICE_A_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[SKIFF_SERVICE_A_PROTO] = { .type = NLA_U8 },
+	[SKIFF_SERVICE_A_AFFINITY] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &skiff_affinity_range),
+	[SKIFF_SERVICE_A_BACKEND] = NLA_POLICY_NESTED(skiff_backend_policy),
+	[SKIFF_SERVICE_A_PACKETS] = {
+		.type = NLA_REJECT,
+		.reject_message = "counters are filled in by the kernel",
+	},
+	[SKIFF_SERVICE_A_BYTES] = {
+		.type = NLA_REJECT,
+		.reject_message = "counters are filled in by the kernel",
+	},
+};
+
+static const struct nla_policy skiff_service_top_policy[SKIFF_A_MAX + 1] = {
+	[SKIFF_A_SERVICE] = NLA_POLICY_NESTED(skiff_service_policy),
+};
+
+static const struct nla_policy skiff_config_policy[SKIFF_CONFIG_A_MAX + 1] = {
+	[SKIFF_CONFIG_A_CLUSTER_CIDR4] = { .type = NLA_BE32 },
+	[SKIFF_CONFIG_A_CLUSTER_CIDR_LEN] = NLA_POLICY_MAX(NLA_U8, 32),
+};
+
+static const struct nla_policy skiff_config_top_policy[SKIFF_A_MAX + 1] = {
+	[SKIFF_A_CONFIG] = NLA_POLICY_NESTED(skiff_config_policy),
+};
+
+static bool skiff_unicast4(__be32 a)
+{
+	return !ipv4_is_zeronet(a) && !ipv4_is_multicast(a) &&
+	       !ipv4_is_lbcast(a) && !ipv4_is_loopback(a);
+}
+
+/* Parses the key of a service nest: VIP4, PORT, PROTO, all required. */
+static int skiff_service_parse_key(struct netlink_ext_ack *extack,
+				   struct nlattr *nest, struct nlattr **tb,
+				   struct skiff_service_key *key)
+{
+	u8 proto;
+
+	if (skiff_missing(extack, nest, tb, SKIFF_SERVICE_A_VIP4) ||
+	    skiff_missing(extack, nest, tb, SKIFF_SERVICE_A_PORT) ||
+	    skiff_missing(extack, nest, tb, SKIFF_SERVICE_A_PROTO))
+		return -EINVAL;
+	memset(key, 0, sizeof(*key));
+	key->vip = nla_get_in_addr(tb[SKIFF_SERVICE_A_VIP4]);
+	if (key->vip && !skiff_unicast4(key->vip))
+		return skiff_reject(extack, tb[SKIFF_SERVICE_A_VIP4],
+				    "virtual IP must be unicast (0.0.0.0 for a NodePort)");
+	key->port = htons(nla_get_u16(tb[SKIFF_SERVICE_A_PORT]));
+	proto = nla_get_u8(tb[SKIFF_SERVICE_A_PROTO]);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return skiff_reject(extack, tb[SKIFF_SERVICE_A_PROTO],
+				    "protocol must be TCP or UDP");
+	key->proto = proto;
+	return 0;
+}
+
+static int skiff_backend_parse(struct netlink_ext_ack *extack,
+			       struct nlattr *nest,
+			       struct skiff_backend_config *b)
+{
+	struct nlattr *tb[SKIFF_BACKEND_A_MAX + 1];
+	int err;
+
+	err = nla_parse_nested(tb, SKIFF_BACKEND_A_MAX, nest,
+			       skiff_backend_policy, extack);
+	if (err)
+		return err;
+	if (skiff_missing(extack, nest, tb, SKIFF_BACKEND_A_ADDR4) ||
+	    skiff_missing(extack, nest, tb, SKIFF_BACKEND_A_PORT))
+		return -EINVAL;
+	b->addr = nla_get_in_addr(tb[SKIFF_BACKEND_A_ADDR4]);
+	if (!skiff_unicast4(b->addr))
+		return skiff_reject(extack, tb[SKIFF_BACKEND_A_ADDR4],
+				    "backend address must be unicast");
+	b->port = htons(nla_get_u16(tb[SKIFF_BACKEND_A_PORT]));
+	b->weight = tb[SKIFF_BACKEND_A_WEIGHT] ?
+		    nla_get_u16(tb[SKIFF_BACKEND_A_WEIGHT]) : 1;
+	return 0;
+}
+
+static int skiff_service_parse(struct netlink_ext_ack *extack,
+			       struct nlattr *nest,
+			       struct skiff_service_config *cfg)
+{
+	struct nlattr *tb[SKIFF_SERVICE_A_MAX + 1];
+	unsigned int count = 0, i;
+	struct nlattr *attr;
+	int rem, err;
+
+	err = nla_parse_nested(tb, SKIFF_SERVICE_A_MAX, nest,
+			       skiff_service_policy, extack);
+	if (err)
+		return err;
+	err = skiff_service_parse_key(extack, nest, tb, &cfg->key);
+	if (err)
+		return err;
+	cfg->affinity_timeout = tb[SKIFF_SERVICE_A_AFFINITY] ?
+				nla_get_u32(tb[SKIFF_SERVICE_A_AFFINITY]) : 0;
+
+	nla_for_each_nested(attr, nest, rem)
+		if (nla_type(attr) == SKIFF_SERVICE_A_BACKEND)
+			count++;
+	if (count > SKIFF_MAX_BACKENDS)
+		return skiff_reject(extack, nest, "at most 1024 backends");
+	cfg->backends = kvcalloc(count, sizeof(*cfg->backends), GFP_KERNEL);
+	if (count && !cfg->backends)
+		return -ENOMEM;
+
+	nla_for_each_nested(attr, nest, rem) {
+		struct skiff_backend_config *b = &cfg->backends[cfg->count];
+
+		if (nla_type(attr) != SKIFF_SERVICE_A_BACKEND)
+			continue;
+		err = skiff_backend_parse(extack, attr, b);
+		if (err)
+			return err;
+		for (i = 0; i < cfg->count; i++)
+			if (cfg->backends[i].addr == b->addr &&
+			    cfg->backends[i].port == b->port)
+				return skiff_reject(extack, attr,
+						    "duplicate backend");
+		cfg->count++;
+	}
+	return 0;
+}
+
+static void skiff_service_configs_free(struct skiff_service_config *cfgs,
+				       unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		kvfree(cfgs[i].backends);
+	kvfree(cfgs);
+}
+
+static int skiff_nl_service_set_doit(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct skiff_net *sn = skiff_net(genl_info_net(info));
+	struct skiff_service_config *cfgs;
+	unsigned int count = 0, i, j;
+	struct nlattr *attr;
+	int rem, err;
+
+	if (GENL_REQ_ATTR_CHECK(info, SKIFF_A_SERVICE)) {
+		NL_SET_ERR_MSG(info->extack, "missing SKIFF_A_SERVICE");
+		return -EINVAL;
+	}
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem)
+		if (nla_type(attr) == SKIFF_A_SERVICE)
+			count++;
+	cfgs = kvcalloc(count, sizeof(*cfgs), GFP_KERNEL);
+	if (!cfgs)
+		return -ENOMEM;
+
+	/* Parse and validate every service before changing any. */
+	i = 0;
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(attr) != SKIFF_A_SERVICE)
+			continue;
+		err = skiff_service_parse(info->extack, attr, &cfgs[i]);
+		i++;
+		if (err)
+			goto out_free;
+		for (j = 0; j < i - 1; j++) {
+			if (!memcmp(&cfgs[j].key, &cfgs[i - 1].key,
+				    sizeof(cfgs[j].key))) {
+				err = skiff_reject(info->extack, attr,
+						   "service listed twice in one request");
+				goto out_free;
+			}
+		}
+	}
+
+	err = skiff_services_set(genl_info_net(info), &sn->services, cfgs,
+				 count, info->extack);
+	if (!err)
+		skiff_changed(genl_info_net(info));
+out_free:
+	skiff_service_configs_free(cfgs, count);
+	return err;
+}
+
+static int skiff_nl_service_del_doit(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct skiff_net *sn = skiff_net(genl_info_net(info));
+	struct nlattr *tb[SKIFF_SERVICE_A_MAX + 1];
+	struct nlattr *nest = info->attrs[SKIFF_A_SERVICE];
+	struct skiff_service_key key;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, SKIFF_A_SERVICE)) {
+		NL_SET_ERR_MSG(info->extack, "missing SKIFF_A_SERVICE");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, SKIFF_SERVICE_A_MAX, nest,
+			       skiff_service_policy, info->extack);
+	if (err)
+		return err;
+	err = skiff_service_parse_key(info->extack, nest, tb, &key);
+	if (err)
+		return err;
+	if (tb[SKIFF_SERVICE_A_BACKEND] || tb[SKIFF_SERVICE_A_AFFINITY])
+		return skiff_reject(info->extack,
+				    tb[SKIFF_SERVICE_A_BACKEND] ?:
+				    tb[SKIFF_SERVICE_A_AFFINITY],
+				    "a service is deleted by its key alone");
+	err = skiff_service_del(genl_info_net(info), &sn->services, &key,
+				info->extack);
+	if (!err)
+		skiff_changed(genl_info_net(info));
+	return err;
+}
+
+static int skiff_counters_put(struct sk_buff *msg,
+			      struct skiff_counters __percpu *stats,
+			      int packets_type, int bytes_type, int pad)
+{
+	u64 packets, bytes;
+
+	skiff_counters_read(stats, &packets, &bytes);
+	if (nla_put_u64_64bit(msg, packets_type, packets, pad) ||
+	    nla_put_u64_64bit(msg, bytes_type, bytes, pad))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int skiff_backend_put(struct sk_buff *msg, const struct skiff_backend *b)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(msg, SKIFF_SERVICE_A_BACKEND);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_in_addr(msg, SKIFF_BACKEND_A_ADDR4, b->addr) ||
+	    nla_put_u16(msg, SKIFF_BACKEND_A_PORT, ntohs(b->port)) ||
+	    nla_put_u16(msg, SKIFF_BACKEND_A_WEIGHT, b->weight) ||
+	    skiff_counters_put(msg, b->stats, SKIFF_BACKEND_A_PACKETS,
+			       SKIFF_BACKEND_A_BYTES, SKIFF_BACKEND_A_PAD)) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/*
+ * One message for @svc with its backends from *@first on; sets *@first
+ * to the first backend that did not fit (set->count when all did).
+ */
+static int skiff_service_fill(struct sk_buff *msg, struct skiff_service *svc,
+			      unsigned int *first,
+			      struct netlink_callback *cb)
+{
+	struct skiff_backend_set *set;
+	struct nlattr *nest;
+	unsigned int i;
+	void *hdr;
+
+	hdr = genlmsg_put(msg, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &skiff_genl_family, NLM_F_MULTI,
+			  SKIFF_CMD_SERVICE_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	nest = nla_nest_start(msg, SKIFF_A_SERVICE);
+	if (!nest ||
+	    nla_put_in_addr(msg, SKIFF_SERVICE_A_VIP4, svc->key.vip) ||
+	    nla_put_u16(msg, SKIFF_SERVICE_A_PORT, ntohs(svc->key.port)) ||
+	    nla_put_u8(msg, SKIFF_SERVICE_A_PROTO, svc->key.proto) ||
+	    nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY, svc->affinity_timeout) ||
+	    skiff_counters_put(msg, svc->stats, SKIFF_SERVICE_A_PACKETS,
+			       SKIFF_SERVICE_A_BYTES, SKIFF_SERVICE_A_PAD))
+		goto err_cancel;
+
+	set = skiff_service_set(svc);
+	for (i = *first; i < set->count; i++)
+		if (skiff_backend_put(msg, &set->backends[i]))
+			break;
+	/* Not even one backend fit in an empty message: give up. */
+	if (i == *first && i < set->count && *first != 0)
+		goto err_cancel;
+	*first = i;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return 0;
+
+err_cancel:
+	genlmsg_cancel(msg, hdr);
+	return -EMSGSIZE;
+}
+
+/* cb->args[0]: services sent whole; cb->args[1]: backends of the next. */
+static int skiff_nl_service_get_dumpit(struct sk_buff *skb,
+				       struct netlink_callback *cb)
+{
+	struct skiff_net *sn = skiff_net(sock_net(skb->sk));
+	struct skiff_service *svc;
+	long idx = 0;
+	int err = 0;
+
+	cb->seq = READ_ONCE(sn->generation);
+	list_for_each_entry(svc, &sn->services.list, list) {
+		struct skiff_backend_set *set;
+		unsigned int first;
+
+		if (idx < cb->args[0]) {
+			idx++;
+			continue;
+		}
+		set = skiff_service_set(svc);
+		first = cb->args[1];
+		err = skiff_service_fill(skb, svc, &first, cb);
+		if (err)
+			break;
+		genl_dump_check_consistent(cb, nlmsg_data(nlmsg_hdr(skb)));
+		if (first < set->count) {
+			cb->args[1] = first;
+			break;
+		}
+		cb->args[1] = 0;
+		idx++;
+	}
+	cb->args[0] = idx;
+	if (err && !skb->len)
+		return err;
+	return skb->len;
+}
+
+static int skiff_nl_config_set_doit(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	struct skiff_net *sn = skiff_net(genl_info_net(info));
+	struct nlattr *tb[SKIFF_CONFIG_A_MAX + 1];
+	struct nlattr *nest = info->attrs[SKIFF_A_CONFIG];
+	__be32 prefix, mask;
+	u8 len;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, SKIFF_A_CONFIG)) {
+		NL_SET_ERR_MSG(info->extack, "missing SKIFF_A_CONFIG");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, SKIFF_CONFIG_A_MAX, nest,
+			       skiff_config_policy, info->extack);
+	if (err)
+		return err;
+	if (skiff_missing(info->extack, nest, tb,
+			  SKIFF_CONFIG_A_CLUSTER_CIDR4) ||
+	    skiff_missing(info->extack, nest, tb,
+			  SKIFF_CONFIG_A_CLUSTER_CIDR_LEN))
+		return -EINVAL;
+	prefix = nla_get_in_addr(tb[SKIFF_CONFIG_A_CLUSTER_CIDR4]);
+	len = nla_get_u8(tb[SKIFF_CONFIG_A_CLUSTER_CIDR_LEN]);
+	mask = len ? inet_make_mask(len) : 0;
+	if (prefix & ~mask)
+		return skiff_reject(info->extack,
+				    tb[SKIFF_CONFIG_A_CLUSTER_CIDR4],
+				    "cluster CIDR has host bits set");
+	/* Readers see the old or the new prefix with the new mask: harmless. */
+	WRITE_ONCE(sn->services.cluster_prefix, prefix);
+	WRITE_ONCE(sn->services.cluster_mask, mask);
+	skiff_changed(genl_info_net(info));
+	return 0;
+}
+
 /* ---- the family ------------------------------------------------------- */
 
 /* One policy per command, so that a command rejects what it does not take. */
@@ -748,6 +1149,33 @@ static const struct genl_ops skiff_genl_ops[] = {
 		.dumpit = skiff_nl_peer_get_dumpit,
 		.policy = skiff_peer_top_policy,
 		.maxattr = ARRAY_SIZE(skiff_peer_top_policy) - 1,
+	},
+	{
+		.cmd = SKIFF_CMD_SERVICE_SET,
+		.doit = skiff_nl_service_set_doit,
+		.policy = skiff_service_top_policy,
+		.maxattr = ARRAY_SIZE(skiff_service_top_policy) - 1,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = SKIFF_CMD_SERVICE_DEL,
+		.doit = skiff_nl_service_del_doit,
+		.policy = skiff_service_top_policy,
+		.maxattr = ARRAY_SIZE(skiff_service_top_policy) - 1,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = SKIFF_CMD_SERVICE_GET,
+		.dumpit = skiff_nl_service_get_dumpit,
+		.policy = skiff_service_top_policy,
+		.maxattr = ARRAY_SIZE(skiff_service_top_policy) - 1,
+	},
+	{
+		.cmd = SKIFF_CMD_CONFIG_SET,
+		.doit = skiff_nl_config_set_doit,
+		.policy = skiff_config_top_policy,
+		.maxattr = ARRAY_SIZE(skiff_config_top_policy) - 1,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 

@@ -15,7 +15,7 @@ static int __net_init skiff_net_init(struct net *net)
 	sn->net = net;
 	INIT_LIST_HEAD(&sn->devs);
 	sn->generation = 0;
-	return 0;
+	return skiff_services_init(net, &sn->services);
 }
 
 static void __net_exit skiff_net_exit(struct net *net)
@@ -25,6 +25,7 @@ static void __net_exit skiff_net_exit(struct net *net)
 	 * deleted every skiff device through its rtnl_link_ops by now.
 	 */
 	WARN_ON_ONCE(!list_empty(&skiff_net(net)->devs));
+	skiff_services_exit(net, &skiff_net(net)->services);
 }
 
 static struct pernet_operations skiff_net_ops = {

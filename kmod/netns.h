@@ -11,10 +11,13 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
+#include "service.h"
+
 /**
  * struct skiff_net - what skiff.ko keeps for one network namespace
  * @net: the namespace this state belongs to
  * @devs: the skiff devices of @net (&skiff_dev.list), under RTNL
+ * @services: the Services programmed in @net
  * @generation: bumped on every configuration change in @net, so that a dump
  *	spanning several messages can tell it saw a consistent table; called
  *	with genl_mutex held (the family does not set parallel_ops)
@@ -22,6 +25,7 @@
 struct skiff_net {
 	struct net *net;
 	struct list_head devs;
+	struct skiff_services services;
 	u32 generation;
 };
 

@@ -247,7 +247,6 @@ static bool skiff_pmtu_exceeded4(struct sk_buff *skb, struct rtable *rt)
 static int skiff_xmit4(struct skiff_dev *sd, struct skiff_peer *peer,
 		       struct sk_buff *skb)
 {
-	struct skiff_peer_stats *stats;
 	unsigned int len = skb->len;
 	struct vxlanhdr *vxh;
 	struct ethhdr *eth;
@@ -294,11 +293,7 @@ static int skiff_xmit4(struct skiff_dev *sd, struct skiff_peer *peer,
 	vxh->vx_vni = vxlan_vni_field(cpu_to_be32(sd->vni));
 	skb_set_inner_protocol(skb, htons(ETH_P_TEB));
 
-	stats = this_cpu_ptr(peer->stats);
-	u64_stats_update_begin(&stats->syncp);
-	stats->tx_packets++;
-	stats->tx_bytes += len;
-	u64_stats_update_end(&stats->syncp);
+	skiff_counters_add(peer->stats, len);
 
 	/* IPv4 underlay, no outer UDP checksum: what Linux vxlan does too. */
 	udp_tunnel_xmit_skb(rt, sd->sock->sk, skb, saddr, peer->remote4, tos,

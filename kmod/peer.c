@@ -79,7 +79,7 @@ int skiff_peer_add(struct skiff_peer_table *table,
 		   struct netlink_ext_ack *extack)
 {
 	struct skiff_peer *peer, *old;
-	int cpu, err;
+	int err;
 
 	old = rhashtable_lookup_fast(&table->ht, &cfg->key, skiff_peer_params);
 	if (old && !replace) {
@@ -93,13 +93,11 @@ int skiff_peer_add(struct skiff_peer_table *table,
 	peer->key = cfg->key;
 	peer->remote4 = cfg->remote4;
 	ether_addr_copy(peer->remote_mac, cfg->remote_mac);
-	peer->stats = alloc_percpu(struct skiff_peer_stats);
+	peer->stats = skiff_counters_alloc();
 	if (!peer->stats) {
 		err = -ENOMEM;
 		goto err_free_peer;
 	}
-	for_each_possible_cpu(cpu)
-		u64_stats_init(&per_cpu_ptr(peer->stats, cpu)->syncp);
 	err = dst_cache_init(&peer->dst_cache, GFP_KERNEL);
 	if (err)
 		goto err_free_stats;
@@ -169,26 +167,4 @@ struct skiff_peer *skiff_peer_lookup4(struct skiff_peer_table *table,
 			return peer;
 	}
 	return NULL;
-}
-
-void skiff_peer_stats_read(const struct skiff_peer *peer, u64 *packets,
-			   u64 *bytes)
-{
-	int cpu;
-
-	*packets = 0;
-	*bytes = 0;
-	for_each_possible_cpu(cpu) {
-		const struct skiff_peer_stats *s = per_cpu_ptr(peer->stats, cpu);
-		unsigned int start;
-		u64 p, b;
-
-		do {
-			start = u64_stats_fetch_begin(&s->syncp);
-			p = s->tx_packets;
-			b = s->tx_bytes;
-		} while (u64_stats_fetch_retry(&s->syncp, start));
-		*packets += p;
-		*bytes += b;
-	}
 }

@@ -10,8 +10,9 @@
 #include <linux/list.h>
 #include <linux/rhashtable-types.h>
 #include <linux/types.h>
-#include <linux/u64_stats_sync.h>
 #include <net/dst_cache.h>
+
+#include "counters.h"
 
 struct netlink_ext_ack;
 
@@ -19,12 +20,6 @@ struct skiff_peer_key {
 	__be32 prefix4;
 	u8 prefix_len;
 	u8 pad[3];	/* zeroed: keys are hashed and compared as bytes */
-};
-
-struct skiff_peer_stats {
-	u64 tx_packets;
-	u64 tx_bytes;
-	struct u64_stats_sync syncp;
 };
 
 /**
@@ -45,7 +40,7 @@ struct skiff_peer {
 	__be32 remote4;
 	u8 remote_mac[ETH_ALEN];
 	struct dst_cache dst_cache;
-	struct skiff_peer_stats __percpu *stats;
+	struct skiff_counters __percpu *stats;
 	struct rcu_head rcu;
 };
 
@@ -86,7 +81,5 @@ int skiff_peer_del(struct skiff_peer_table *table,
 		   struct netlink_ext_ack *extack);
 struct skiff_peer *skiff_peer_lookup4(struct skiff_peer_table *table,
 				      __be32 daddr);
-void skiff_peer_stats_read(const struct skiff_peer *peer, u64 *packets,
-			   u64 *bytes);
 
 #endif /* _SKIFF_PEER_H */

@@ -14,7 +14,7 @@ set -eu
 PACKAGES="
 build-essential pkg-config
 libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
-libmnl-dev libnftnl-dev
+libmnl-dev libnftnl-dev libnetfilter-conntrack-dev
 libjansson-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev libsqlite3-dev
 linux-image-amd64 linux-headers-amd64 linux-source-6.1 sparse
 qemu-system-x86 busybox-static cpio kmod

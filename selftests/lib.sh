@@ -22,12 +22,21 @@ SKIFF_TOOLS=$SKIFF_TOP/build/selftests
 SKIFF_KO=${SKIFF_KO:-$SKIFF_TOP/skiff.ko}
 export PATH=$SKIFF_BIN:$SKIFF_TOOLS:$PATH
 
-# Namespaces made by ns_create, deleted on exit whatever happened.
+# Namespaces made by ns_create and processes started by ns_spawn, ended on
+# exit whatever happened.
 SKIFF_NETNS=()
+SKIFF_PIDS=()
 
 cleanup_netns() {
-	local ns
+	local ns pid
 
+	for pid in "${SKIFF_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${SKIFF_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	SKIFF_PIDS=()
 	for ns in "${SKIFF_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
@@ -46,6 +55,16 @@ ns_create() {
 	SKIFF_NETNS+=("$name")
 	ip -n "$name" link set lo up
 	__ns=$name
+}
+
+# ns_spawn NS COMMAND...: runs COMMAND in the background in namespace NS
+# until the case ends.
+ns_spawn() {
+	local ns=$1
+
+	shift
+	ip netns exec "$ns" "$@" > /dev/null 2>&1 &
+	SKIFF_PIDS+=($!)
 }
 
 # ns_delete NAME: deletes a namespace made by ns_create before exit.
@@ -99,6 +118,15 @@ wait_for() {
 	done
 }
 
+# Runs when a case ends: the file's own case_cleanup, if it has one, then
+# the namespaces and processes the case made.
+case_exit() {
+	if declare -F case_cleanup > /dev/null; then
+		case_cleanup || true
+	fi
+	cleanup_netns
+}
+
 # run_tests CASE...: runs each case function and prints TAP.
 run_tests() {
 	local n=0 failed=0 case out rc
@@ -107,7 +135,7 @@ run_tests() {
 	echo "1..$#"
 	for case in "$@"; do
 		n=$((n + 1))
-		out=$( (trap cleanup_netns EXIT; set -e; "$case") 2>&1 )
+		out=$( (trap case_exit EXIT; set -e; "$case") 2>&1 )
 		rc=$?
 		if [ -n "$out" ] && { [ "$rc" != 0 ] || [ -n "${VERBOSE:-}" ]; }; then
 			sed 's/^/# /' <<< "$out"

@@ -21,7 +21,8 @@ test_help_lists_commands() {
 
 	run_dp out rc help
 	check_eq "$rc" 0 "exit status"
-	check_match "$out" "^  info " "info listed"
+	check_match "$out" "^  info$" "info listed"
+	check_match "$out" "^  service set VIP:PORT" "service listed"
 	run_dp out rc --help
 	check_eq "$rc" 0 "--help exit status"
 }

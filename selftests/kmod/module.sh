@@ -42,14 +42,19 @@ test_module_is_loaded() {
 }
 
 test_info_answers() {
-	local out
+	local out ns
 
 	out=$(skiff-dp -j info)
 	check_eq "$(jq -r .version <<< "$out")" "$(cat "$SKIFF_TOP/VERSION")" "version"
 	check_eq "$(jq -r .genl_version <<< "$out")" 1 "genl version"
 	check_eq "$(jq -r .netns_cookie <<< "$out")" "$(skiff-nltest netns-cookie)" \
 		"netns cookie is the one of the asking socket's namespace"
-	check_eq "$(jq -r .generation <<< "$out")" 0 "generation of an unconfigured netns"
+	ns_create ns
+	check_eq "$(ip netns exec "$ns" skiff-dp -j info | jq -r .generation)" 0 \
+		"generation of an unconfigured netns"
+	ip netns exec "$ns" skiff-dp dev add skiff0
+	check_eq "$(ip netns exec "$ns" skiff-dp -j info | jq -r .generation)" 1 \
+		"generation after a change"
 	out=$(skiff-dp info)
 	check_match "$out" "^skiff.ko $(cat "$SKIFF_TOP/VERSION")\$" "human output"
 }

@@ -3,9 +3,10 @@
  * skiff-nltest: sends requests that skiff-dp never would, for the selftests.
  *
  *   skiff-nltest raw CMD [TYPE HEX]...  send command CMD with the given raw
- *                                       top-level attributes; prints "ok", or
- *                                       "error: STRERROR: EXTACK [offset N]"
- *                                       and exits 1
+ *                                       top-level attributes (TYPE may carry
+ *                                       NLA_F_NESTED, 0x8000); prints "ok", or
+ *                                       "error: STRERROR: EXTACK [offset N]
+ *                                       [missing TYPE]" and exits 1
  *   skiff-nltest netns-cookie           print SO_NETNS_COOKIE of this netns
  */
 
@@ -112,6 +113,8 @@ static int cmd_raw(int argc, char **argv)
 	printf("error: %s: %s", strerror(-e.err), e.msg);
 	if (e.bad_attr_offset >= 0)
 		printf(" [offset %" PRId32 "]", e.bad_attr_offset);
+	if (e.missing_type)
+		printf(" [missing %" PRIu32 "]", e.missing_type);
 	printf("\n");
 	return 1;
 }

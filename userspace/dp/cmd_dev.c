@@ -126,33 +126,17 @@ static int dev_show_one(const struct skiff_dp_dev *dev, void *arg)
 	return 0;
 }
 
+static int dev_list(struct skiff_dp *dp, const char *name, json_t *json,
+		    struct skiff_error *e)
+{
+	return skiff_dp_dev_list(dp, name, dev_show_one, json, e);
+}
+
 static int dev_show(const struct options *opts, int argc, char **argv)
 {
-	json_t *list = NULL;
-	struct skiff_error e;
-	struct skiff_dp *dp;
-	int err;
-
 	if (argc > 2)
 		return usage_error("dev show: unexpected argument '%s'", argv[2]);
-	if (opts->json) {
-		list = json_array();
-		if (!list)
-			return print_json(NULL);
-	}
-	dp = open_dataplane(opts);
-	if (!dp) {
-		json_decref(list);
-		return EXIT_FAILURE;
-	}
-	err = skiff_dp_dev_list(dp, argc == 2 ? argv[1] : NULL, dev_show_one,
-				list, &e);
-	skiff_dp_close(dp);
-	if (err) {
-		json_decref(list);
-		return report_error("dev show", &e);
-	}
-	return list ? print_json(list) : EXIT_SUCCESS;
+	return show_list(opts, "dev show", dev_list, argc == 2 ? argv[1] : NULL);
 }
 
 static const struct subcommand dev_commands[] = {

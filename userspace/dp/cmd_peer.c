@@ -126,34 +126,19 @@ static int peer_show_one(const struct skiff_dp_peer *peer, void *arg)
 	return 0;
 }
 
+static int peer_list(struct skiff_dp *dp, const char *name, json_t *json,
+		     struct skiff_error *e)
+{
+	return skiff_dp_peer_list(dp, name, peer_show_one, json, e);
+}
+
 static int peer_show(const struct options *opts, int argc, char **argv)
 {
-	json_t *list = NULL;
-	struct skiff_error e;
-	struct skiff_dp *dp;
-	int err;
-
 	if (argc < 2)
 		return usage_error("peer show: missing DEV");
 	if (argc > 2)
 		return usage_error("peer show: unexpected argument '%s'", argv[2]);
-	if (opts->json) {
-		list = json_array();
-		if (!list)
-			return print_json(NULL);
-	}
-	dp = open_dataplane(opts);
-	if (!dp) {
-		json_decref(list);
-		return EXIT_FAILURE;
-	}
-	err = skiff_dp_peer_list(dp, argv[1], peer_show_one, list, &e);
-	skiff_dp_close(dp);
-	if (err) {
-		json_decref(list);
-		return report_error("peer show", &e);
-	}
-	return list ? print_json(list) : EXIT_SUCCESS;
+	return show_list(opts, "peer show", peer_list, argv[1]);
 }
 
 static const struct subcommand peer_commands[] = {

@@ -87,6 +87,33 @@ struct skiff_dp *open_dataplane(const struct options *opts)
 	return dp;
 }
 
+int show_list(const struct options *opts, const char *what, list_fn list,
+	      const char *name)
+{
+	json_t *json = NULL;
+	struct skiff_error e;
+	struct skiff_dp *dp;
+	int err;
+
+	if (opts->json) {
+		json = json_array();
+		if (!json)
+			return print_json(NULL);
+	}
+	dp = open_dataplane(opts);
+	if (!dp) {
+		json_decref(json);
+		return EXIT_FAILURE;
+	}
+	err = list(dp, name, json, &e);
+	skiff_dp_close(dp);
+	if (err) {
+		json_decref(json);
+		return report_error(what, &e);
+	}
+	return json ? print_json(json) : EXIT_SUCCESS;
+}
+
 static int cmd_info(const struct options *opts, int argc, char **argv)
 {
 	struct skiff_error e;
@@ -140,6 +167,14 @@ static const struct subcommand subcommands[] = {
 	  "  peer del DEV PREFIX/LEN\n"
 	  "  peer show DEV",
 	  "remote pod subnets and the nodes that have them" },
+	{ "service", cmd_service,
+	  "service set VIP:PORT/tcp|udp [affinity SECONDS]\n"
+	  "              [backend IP:PORT[@WEIGHT]]...\n"
+	  "  service del VIP:PORT/tcp|udp\n"
+	  "  service show",
+	  "Services: virtual IP (0.0.0.0 for a NodePort) to backends" },
+	{ "cluster-cidr", cmd_cluster_cidr, "cluster-cidr PREFIX/LEN",
+	  "pod network: clients outside it are masqueraded" },
 	{ "help", cmd_help, "help", "this help" },
 };
 

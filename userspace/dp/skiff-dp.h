@@ -48,7 +48,19 @@ struct skiff_dp *open_dataplane(const struct options *opts);
 /* Prints why @what failed, the kernel's words included; returns 1. */
 int report_error(const char *what, const struct skiff_error *e);
 
+/*
+ * Lists through @list: its callbacks print a line each, or append to the
+ * JSON array they are given with -j, which is printed at the end. @name is
+ * passed on (a device, or NULL).
+ */
+typedef int (*list_fn)(struct skiff_dp *dp, const char *name, json_t *json,
+		       struct skiff_error *e);
+int show_list(const struct options *opts, const char *what, list_fn list,
+	      const char *name);
+
 int cmd_dev(const struct options *opts, int argc, char **argv);
 int cmd_peer(const struct options *opts, int argc, char **argv);
+int cmd_service(const struct options *opts, int argc, char **argv);
+int cmd_cluster_cidr(const struct options *opts, int argc, char **argv);
 
 #endif /* SKIFF_DP_TOOL_H */

@@ -5,6 +5,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,4 +166,138 @@ int skiff_dp_peer_list(struct skiff_dp *dp, const char *dev,
 	if (check_name(dev, e))
 		return e->err;
 	return dp->ops->peer_list(dp, dev, cb, arg, e);
+}
+
+int skiff_dp_proto_parse(const char *name, uint8_t *proto)
+{
+	if (!strcmp(name, "tcp"))
+		*proto = SKIFF_DP_TCP;
+	else if (!strcmp(name, "udp"))
+		*proto = SKIFF_DP_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *skiff_dp_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case SKIFF_DP_TCP:
+		return "tcp";
+	case SKIFF_DP_UDP:
+		return "udp";
+	default:
+		return "?";
+	}
+}
+
+static int unsupported(struct skiff_dp *dp, struct skiff_error *e)
+{
+	return skiff_error_set(e, -EOPNOTSUPP,
+			       "services are not supported by the %s backend",
+			       skiff_dp_backend_name(dp->backend));
+}
+
+static bool ipv4_unicast(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	return h && (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) != 0xe &&
+	       (h >> 28) != 0xf;
+}
+
+/* The rules skiff.ko applies, so that both backends refuse the same. */
+static int check_service_key(const struct skiff_dp_service *svc,
+			     struct skiff_error *e)
+{
+	if (svc->proto != SKIFF_DP_TCP && svc->proto != SKIFF_DP_UDP)
+		return skiff_error_set(e, -EINVAL,
+				       "protocol must be TCP or UDP");
+	if (!svc->port)
+		return skiff_error_set(e, -EINVAL, "port must be 1..65535");
+	if (svc->vip.s_addr && !ipv4_unicast(svc->vip))
+		return skiff_error_set(e, -EINVAL,
+				       "virtual IP must be unicast (0.0.0.0 for a NodePort)");
+	return 0;
+}
+
+static int check_service(const struct skiff_dp_service *svc,
+			 const struct skiff_dp_endpoint *backends,
+			 unsigned int count, struct skiff_error *e)
+{
+	unsigned int i, j;
+
+	if (check_service_key(svc, e))
+		return e->err;
+	if (svc->affinity_timeout > 86400)
+		return skiff_error_set(e, -ERANGE,
+				       "affinity timeout must be 0..86400 seconds");
+	if (count > SKIFF_DP_MAX_BACKENDS)
+		return skiff_error_set(e, -E2BIG, "at most %d backends",
+				       SKIFF_DP_MAX_BACKENDS);
+	for (i = 0; i < count; i++) {
+		if (!ipv4_unicast(backends[i].addr))
+			return skiff_error_set(e, -EINVAL,
+					       "backend address must be unicast");
+		if (!backends[i].port)
+			return skiff_error_set(e, -EINVAL,
+					       "backend port must be 1..65535");
+		for (j = 0; j < i; j++)
+			if (backends[j].addr.s_addr == backends[i].addr.s_addr &&
+			    backends[j].port == backends[i].port)
+				return skiff_error_set(e, -EINVAL,
+						       "duplicate backend");
+	}
+	return 0;
+}
+
+int skiff_dp_set_cluster_cidr(struct skiff_dp *dp, struct in_addr prefix,
+			      uint8_t len, struct skiff_error *e)
+{
+	uint32_t mask = len ? htonl(~0u << (32 - len)) : 0;
+
+	skiff_error_clear(e);
+	if (len > 32)
+		return skiff_error_set(e, -ERANGE,
+				       "prefix length must be 0..32");
+	if (prefix.s_addr & ~mask)
+		return skiff_error_set(e, -EINVAL,
+				       "cluster CIDR has host bits set");
+	if (!dp->ops->set_cluster_cidr)
+		return unsupported(dp, e);
+	return dp->ops->set_cluster_cidr(dp, prefix, len, e);
+}
+
+int skiff_dp_service_set(struct skiff_dp *dp,
+			 const struct skiff_dp_service *svc,
+			 const struct skiff_dp_endpoint *backends,
+			 unsigned int count, struct skiff_error *e)
+{
+	skiff_error_clear(e);
+	if (check_service(svc, backends, count, e))
+		return e->err;
+	if (!dp->ops->service_set)
+		return unsupported(dp, e);
+	return dp->ops->service_set(dp, svc, backends, count, e);
+}
+
+int skiff_dp_service_del(struct skiff_dp *dp,
+			 const struct skiff_dp_service *svc,
+			 struct skiff_error *e)
+{
+	skiff_error_clear(e);
+	if (check_service_key(svc, e))
+		return e->err;
+	if (!dp->ops->service_del)
+		return unsupported(dp, e);
+	return dp->ops->service_del(dp, svc, e);
+}
+
+int skiff_dp_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
+			  void *arg, struct skiff_error *e)
+{
+	skiff_error_clear(e);
+	if (!dp->ops->service_list)
+		return unsupported(dp, e);
+	return dp->ops->service_list(dp, cb, arg, e);
 }

@@ -14,6 +14,27 @@
  * Both give the same semantics: packets routed into the device for an
  * address inside a peer's prefix go to that peer as VXLAN with the device's
  * VNI and port. Every call acts on the caller's network namespace.
+ *
+ * Services, the same on both backends (kube-proxy's semantics):
+ *   - A service is (virtual IP, port, protocol) -> backends (IP, port,
+ *     weight). A virtual IP of 0.0.0.0 is a NodePort: the port on every
+ *     local address of the node.
+ *   - A new connection (conntrack NEW) to a service is DNATed to one
+ *     backend, chosen by weight; replies are translated back; an
+ *     established connection keeps its backend while the service changes.
+ *   - Removing a backend deletes the conntrack entries of connections to
+ *     it through the service at once (UDP too), so no flow sticks to a
+ *     backend that is gone.
+ *   - A service with no backend rejects: TCP RST, ICMP port unreachable
+ *     for UDP. It does not drop silently.
+ *   - ClientIP affinity (affinity_timeout > 0): a client keeps the backend
+ *     it was given while it keeps talking to the service, until it has
+ *     been silent for affinity_timeout seconds (or the backend is removed).
+ *   - Masquerade (SNAT to the outgoing interface's address) of connections
+ *     to a service when the client is outside the cluster CIDR (NodePort
+ *     from the underlay, or a node's own processes), and when a pod reaches
+ *     itself through its service (hairpin). Without a cluster CIDR set,
+ *     every connection to a service is masqueraded.
  */
 
 #ifndef SKIFF_DATAPLANE_H
@@ -83,10 +104,58 @@ struct skiff_dp_peer {
 	uint64_t tx_bytes;
 };
 
+enum skiff_dp_proto {
+	SKIFF_DP_TCP = 6,
+	SKIFF_DP_UDP = 17,
+};
+
+/* "tcp"/"udp" <-> protocol number; -EINVAL for any other. */
+int skiff_dp_proto_parse(const char *name, uint8_t *proto);
+const char *skiff_dp_proto_name(uint8_t proto);
+
+/**
+ * struct skiff_dp_service - a service: where it listens and how it balances
+ * @vip: virtual IP; INADDR_ANY for a NodePort
+ * @port: its port
+ * @proto: SKIFF_DP_TCP or SKIFF_DP_UDP
+ * @affinity_timeout: ClientIP affinity in seconds; 0 for none (1..86400)
+ * @packets: packets to the service (reported where the backend counts)
+ * @bytes: likewise
+ */
+struct skiff_dp_service {
+	struct in_addr vip;
+	uint16_t port;
+	uint8_t proto;
+	uint32_t affinity_timeout;
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/**
+ * struct skiff_dp_endpoint - one backend (endpoint) of a service
+ * @addr: its address (a pod IP)
+ * @port: its port
+ * @weight: share of new connections, 1..65535 (0 is read as 1)
+ * @packets: packets sent to it through the service (where counted)
+ * @bytes: likewise
+ */
+struct skiff_dp_endpoint {
+	struct in_addr addr;
+	uint16_t port;
+	uint16_t weight;
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+#define SKIFF_DP_MAX_BACKENDS 1024
+
 struct skiff_dp;
 
 typedef int (*skiff_dp_dev_cb)(const struct skiff_dp_dev *dev, void *arg);
 typedef int (*skiff_dp_peer_cb)(const struct skiff_dp_peer *peer, void *arg);
+typedef int (*skiff_dp_service_cb)(const struct skiff_dp_service *svc,
+				   const struct skiff_dp_endpoint *backends,
+				   unsigned int count, void *arg);
 
 int skiff_dp_open(struct skiff_dp **dpp, enum skiff_dp_backend backend,
 		  struct skiff_error *e);
@@ -113,6 +182,30 @@ int skiff_dp_peer_del(struct skiff_dp *dp, const char *dev,
 int skiff_dp_peer_list(struct skiff_dp *dp, const char *dev,
 		       skiff_dp_peer_cb cb, void *arg, struct skiff_error *e);
 
+/*
+ * The cluster's pod CIDR: connections to services from outside it are
+ * masqueraded. @len 0 clears it (masquerade everything).
+ */
+int skiff_dp_set_cluster_cidr(struct skiff_dp *dp, struct in_addr prefix,
+			      uint8_t len, struct skiff_error *e);
+
+/*
+ * Creates the service @svc (vip, port, proto) or replaces its settings and
+ * whole backend set with @backends[0..@count). Removed backends lose their
+ * connections; kept ones keep them. Atomic: on error nothing changed.
+ */
+int skiff_dp_service_set(struct skiff_dp *dp,
+			 const struct skiff_dp_service *svc,
+			 const struct skiff_dp_endpoint *backends,
+			 unsigned int count, struct skiff_error *e);
+/* Deletes the service with @svc's vip, port and proto, and its flows. */
+int skiff_dp_service_del(struct skiff_dp *dp,
+			 const struct skiff_dp_service *svc,
+			 struct skiff_error *e);
+/* Calls @cb for every service, with its backends and counters. */
+int skiff_dp_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
+			  void *arg, struct skiff_error *e);
+
 /* ---- backends (dataplane.c dispatches to them) ---- */
 
 struct skiff_dp_ops {
@@ -132,6 +225,17 @@ struct skiff_dp_ops {
 			struct skiff_error *e);
 	int (*peer_list)(struct skiff_dp *dp, const char *dev,
 			 skiff_dp_peer_cb cb, void *arg, struct skiff_error *e);
+	int (*set_cluster_cidr)(struct skiff_dp *dp, struct in_addr prefix,
+				uint8_t len, struct skiff_error *e);
+	int (*service_set)(struct skiff_dp *dp,
+			   const struct skiff_dp_service *svc,
+			   const struct skiff_dp_endpoint *backends,
+			   unsigned int count, struct skiff_error *e);
+	int (*service_del)(struct skiff_dp *dp,
+			   const struct skiff_dp_service *svc,
+			   struct skiff_error *e);
+	int (*service_list)(struct skiff_dp *dp, skiff_dp_service_cb cb,
+			    void *arg, struct skiff_error *e);
 };
 
 /**

@@ -19,13 +19,14 @@
 #include "dataplane.h"
 #include "nl.h"
 #include "route.h"
+#include "dp_kmod.h"
 
 struct kmod_priv {
 	struct skiff_nl *nl;
 	struct nl_sock *rtnl;
 };
 
-static struct skiff_nl *kmod_nl(struct skiff_dp *dp)
+struct skiff_nl *kmod_nl(struct skiff_dp *dp)
 {
 	return ((struct kmod_priv *)dp->priv)->nl;
 }
@@ -421,4 +422,8 @@ const struct skiff_dp_ops skiff_dp_kmod_ops = {
 	.peer_add = kmod_peer_add,
 	.peer_del = kmod_peer_del,
 	.peer_list = kmod_peer_list,
+	.set_cluster_cidr = kmod_set_cluster_cidr,
+	.service_set = kmod_service_set,
+	.service_del = kmod_service_del,
+	.service_list = kmod_service_list,
 };

@@ -59,6 +59,7 @@
 #include <netlink/route/route.h>
 
 #include "dataplane.h"
+#include "dp_nft.h"
 #include "nl.h"
 #include "util.h"
 
@@ -1458,4 +1459,8 @@ const struct skiff_dp_ops skiff_dp_nft_ops = {
 	.peer_add = nft_peer_add,
 	.peer_del = nft_peer_del,
 	.peer_list = nft_peer_list,
+	.set_cluster_cidr = skiff_nft_set_cluster_cidr,
+	.service_set = skiff_nft_service_set,
+	.service_del = skiff_nft_service_del,
+	.service_list = skiff_nft_service_list,
 };

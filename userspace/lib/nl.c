@@ -169,6 +169,8 @@ int skiff_nl_open(struct skiff_nl **nlp, struct skiff_error *e)
 		skiff_error_set(e, -errno, "cannot enable extended acks");
 		goto err_free_sock;
 	}
+	/* Dumps come in skbs larger than a page: size reads to fit. */
+	nl_socket_enable_msg_peek(nl->sock);
 	/* A capped error is enough: we know what we sent. */
 	setsockopt(nl_socket_get_fd(nl->sock), SOL_NETLINK, NETLINK_CAP_ACK,
 		   &one, sizeof(one));
@@ -197,6 +199,11 @@ void skiff_nl_close(struct skiff_nl *nl)
 		return;
 	nl_socket_free(nl->sock);
 	free(nl);
+}
+
+int skiff_nl_family(struct skiff_nl *nl)
+{
+	return nl->family;
 }
 
 struct nl_msg *skiff_nl_request(struct skiff_nl *nl, uint8_t cmd, int flags)

@@ -27,6 +27,9 @@ int skiff_nl_extack_parse(const struct nlmsghdr *nlh, size_t len,
 int skiff_nl_open(struct skiff_nl **nlp, struct skiff_error *e);
 void skiff_nl_close(struct skiff_nl *nl);
 
+/* The generic netlink id of the skiff family. */
+int skiff_nl_family(struct skiff_nl *nl);
+
 /* A request for @cmd of the skiff family, to be filled and passed on. */
 struct nl_msg *skiff_nl_request(struct skiff_nl *nl, uint8_t cmd, int flags);
 

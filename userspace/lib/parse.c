@@ -57,6 +57,27 @@ int skiff_parse_prefix4(const char *s, struct in_addr *addr, uint8_t *len)
 	return 0;
 }
 
+int skiff_parse_endpoint4(const char *s, struct in_addr *addr, uint16_t *port)
+{
+	char buf[INET_ADDRSTRLEN];
+	const char *colon;
+	uint32_t p;
+	int err;
+
+	colon = strchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, colon - s);
+	buf[colon - s] = '\0';
+	if (skiff_parse_ipv4(buf, addr))
+		return -EINVAL;
+	err = skiff_parse_u32(colon + 1, 1, 65535, &p);
+	if (err)
+		return err;
+	*port = p;
+	return 0;
+}
+
 int skiff_parse_mac(const char *s, uint8_t mac[6])
 {
 	int i;

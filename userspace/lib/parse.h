@@ -20,6 +20,9 @@ int skiff_parse_prefix4(const char *s, struct in_addr *addr, uint8_t *len);
 /* "aa:bb:cc:dd:ee:ff", hex pairs. */
 int skiff_parse_mac(const char *s, uint8_t mac[6]);
 
+/* "A.B.C.D:PORT", PORT 1..65535. */
+int skiff_parse_endpoint4(const char *s, struct in_addr *addr, uint16_t *port);
+
 #define SKIFF_MAC_STRLEN 18
 /* Writes "aa:bb:cc:dd:ee:ff" to @buf (SKIFF_MAC_STRLEN bytes). */
 char *skiff_format_mac(const uint8_t mac[6], char *buf);

@@ -107,6 +107,49 @@
  *   SKIFF_A_PEER: { IFINDEX, PREFIX4, PREFIX_LEN, REMOTE4, REMOTE_MAC,
  *                   TX_PACKETS, TX_BYTES (u64 each) }
  *
+ * Services
+ * --------
+ * A service is (virtual IP, port, protocol); a new connection to it is
+ * DNATed to one of its backends (Maglev by weight, or the client's backend
+ * under ClientIP affinity), replies are translated back, established
+ * connections keep their backend. A NodePort is a service with virtual IP
+ * 0.0.0.0: it answers on every local address. A service without backends
+ * rejects (TCP RST, ICMP port unreachable). Connections to backends that
+ * leave their service are deleted from conntrack at once.
+ *
+ * SKIFF_CMD_SERVICE_SET (CAP_NET_ADMIN)
+ *   SKIFF_A_SERVICE, once or more: nest of enum skiff_service_attr
+ *     SKIFF_SERVICE_A_VIP4       be32  virtual IP, unicast, or 0 (NodePort)
+ *     SKIFF_SERVICE_A_PORT       u16   host order, 1..65535
+ *     SKIFF_SERVICE_A_PROTO      u8    IPPROTO_TCP or IPPROTO_UDP
+ *     SKIFF_SERVICE_A_AFFINITY   u32   ClientIP affinity timeout, seconds,
+ *                                      0..86400 (0: none, the default)
+ *     SKIFF_SERVICE_A_BACKEND    nest, 0 to SKIFF_MAX_BACKENDS times:
+ *       SKIFF_BACKEND_A_ADDR4    be32  unicast
+ *       SKIFF_BACKEND_A_PORT     u16   host order, 1..65535
+ *       SKIFF_BACKEND_A_WEIGHT   u16   1..65535, default 1
+ *   Each service is created, or replaced whole (settings and backends).
+ *   All services of one request are applied, or none.
+ *
+ * SKIFF_CMD_SERVICE_DEL (CAP_NET_ADMIN)
+ *   SKIFF_A_SERVICE: { VIP4, PORT, PROTO }
+ *
+ * SKIFF_CMD_SERVICE_GET
+ *   dump, no attributes. One or more messages per service (a service with
+ *   many backends continues in the next message, with the same key):
+ *   SKIFF_A_SERVICE: { VIP4, PORT, PROTO, AFFINITY, PACKETS, BYTES,
+ *                      BACKEND: { ADDR4, PORT, WEIGHT, PACKETS, BYTES }... }
+ *   Counters count packets in the original direction of connections.
+ *
+ * SKIFF_CMD_CONFIG_SET (CAP_NET_ADMIN)
+ *   SKIFF_A_CONFIG: nest of enum skiff_config_attr
+ *     SKIFF_CONFIG_A_CLUSTER_CIDR4     be32  the pod network; host bits 0
+ *     SKIFF_CONFIG_A_CLUSTER_CIDR_LEN  u8    0..32; 0 unsets it
+ *   Connections to services from clients outside the cluster CIDR are
+ *   masqueraded (all of them while it is unset), as are NodePort and
+ *   hairpin connections. skiff.ko marks them with conntrack mark bit
+ *   0x4000 (SKIFF_CT_MARK_MASQ).
+ *
  * Notifications
  * -------------
  * Every change is multicast to the group SKIFF_MCGRP_EVENTS as a message of
@@ -134,6 +177,10 @@ enum skiff_cmd {
 	SKIFF_CMD_PEER_NEW,
 	SKIFF_CMD_PEER_DEL,
 	SKIFF_CMD_PEER_GET,
+	SKIFF_CMD_SERVICE_SET,
+	SKIFF_CMD_SERVICE_DEL,
+	SKIFF_CMD_SERVICE_GET,
+	SKIFF_CMD_CONFIG_SET,
 
 	__SKIFF_CMD_MAX,
 	SKIFF_CMD_MAX = __SKIFF_CMD_MAX - 1
@@ -145,6 +192,8 @@ enum skiff_attr {
 	SKIFF_A_DEV,		/* nest, enum skiff_dev_attr */
 	SKIFF_A_PEER,		/* nest, enum skiff_peer_attr */
 	SKIFF_A_REPLACE,	/* flag: a *_NEW may replace an existing object */
+	SKIFF_A_SERVICE,	/* nest, enum skiff_service_attr */
+	SKIFF_A_CONFIG,		/* nest, enum skiff_config_attr */
 
 	__SKIFF_A_MAX,
 	SKIFF_A_MAX = __SKIFF_A_MAX - 1
@@ -190,6 +239,46 @@ enum skiff_peer_attr {
 
 	__SKIFF_PEER_A_MAX,
 	SKIFF_PEER_A_MAX = __SKIFF_PEER_A_MAX - 1
+};
+
+#define SKIFF_MAX_BACKENDS	1024
+#define SKIFF_CT_MARK_MASQ	0x4000
+
+enum skiff_service_attr {
+	SKIFF_SERVICE_A_UNSPEC,
+	SKIFF_SERVICE_A_VIP4,
+	SKIFF_SERVICE_A_PORT,
+	SKIFF_SERVICE_A_PROTO,
+	SKIFF_SERVICE_A_AFFINITY,
+	SKIFF_SERVICE_A_BACKEND,
+	SKIFF_SERVICE_A_PACKETS,
+	SKIFF_SERVICE_A_BYTES,
+	SKIFF_SERVICE_A_PAD,
+
+	__SKIFF_SERVICE_A_MAX,
+	SKIFF_SERVICE_A_MAX = __SKIFF_SERVICE_A_MAX - 1
+};
+
+enum skiff_backend_attr {
+	SKIFF_BACKEND_A_UNSPEC,
+	SKIFF_BACKEND_A_ADDR4,
+	SKIFF_BACKEND_A_PORT,
+	SKIFF_BACKEND_A_WEIGHT,
+	SKIFF_BACKEND_A_PACKETS,
+	SKIFF_BACKEND_A_BYTES,
+	SKIFF_BACKEND_A_PAD,
+
+	__SKIFF_BACKEND_A_MAX,
+	SKIFF_BACKEND_A_MAX = __SKIFF_BACKEND_A_MAX - 1
+};
+
+enum skiff_config_attr {
+	SKIFF_CONFIG_A_UNSPEC,
+	SKIFF_CONFIG_A_CLUSTER_CIDR4,
+	SKIFF_CONFIG_A_CLUSTER_CIDR_LEN,
+
+	__SKIFF_CONFIG_A_MAX,
+	SKIFF_CONFIG_A_MAX = __SKIFF_CONFIG_A_MAX - 1
 };
 
 #endif /* _UAPI_LINUX_SKIFF_H */

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Services: (virtual IP, port, protocol) -> backends, DNAT in kernel.
+ */
+
+#ifndef _SKIFF_SERVICE_H
+#define _SKIFF_SERVICE_H
+
+#include <linux/list.h>
+#include <linux/rcupdate.h>
+#include <linux/skiff.h>
+#include <linux/rhashtable-types.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include "counters.h"
+
+struct net;
+struct netlink_ext_ack;
+
+struct skiff_service_key {
+	__be32 vip;	/* 0: a NodePort, on every local address */
+	__be16 port;
+	u8 proto;
+	u8 pad;		/* zeroed: keys are hashed and compared as bytes */
+};
+
+struct skiff_backend {
+	__be32 addr;
+	__be16 port;
+	u16 weight;
+	struct skiff_counters __percpu *stats;
+	bool stats_moved;	/* handed to the backend set replacing ours */
+};
+
+/**
+ * struct skiff_backend_set - the backends of a service, immutable once
+ *	published: a change builds a new set and swaps it in under RCU
+ * @count: number of backends, sorted by (addr, port)
+ * @table_size: Maglev lookup table size (a prime), 0 when @count < 2
+ * @table: Maglev table: slot -> index in @backends
+ * @rcu: frees the set after readers are gone
+ * @backends: the backends
+ */
+struct skiff_backend_set {
+	unsigned int count;
+	unsigned int table_size;
+	u16 *table;
+	struct rcu_head rcu;
+	struct skiff_backend backends[];
+};
+
+struct skiff_service {
+	struct rhash_head node;
+	struct list_head list;
+	struct skiff_service_key key;
+	u32 affinity_timeout;		/* seconds, 0: none */
+	struct skiff_backend_set __rcu *set;
+	struct skiff_counters __percpu *stats;
+	struct rcu_head rcu;
+};
+
+/**
+ * struct skiff_services - the Services of one network namespace
+ * @ht: by &skiff_service_key, read under RCU by the netfilter hooks
+ * @list: every service, for dumps
+ * @count: number of services
+ * @affinity: ClientIP affinity entries, by (service, client)
+ * @affinity_gc: drops affinity entries that timed out
+ * @cluster_prefix: the cluster CIDR; clients outside it are masqueraded
+ * @cluster_mask: its mask; 0 when unset: everything is masqueraded
+ * @hash_seed: seed of the flow hash choosing backends
+ * @hooks: the netfilter hooks are registered (on the first service)
+ */
+struct skiff_services {
+	struct rhashtable ht;
+	struct list_head list;
+	unsigned int count;
+	struct rhashtable affinity;
+	struct delayed_work affinity_gc;
+	__be32 cluster_prefix;
+	__be32 cluster_mask;
+	u32 hash_seed;
+	bool hooks;
+};
+
+/* The backend set of @svc, for writers and dumps: called with genl_mutex. */
+static inline struct skiff_backend_set *
+skiff_service_set(const struct skiff_service *svc)
+{
+	return rcu_dereference_protected(svc->set, true);
+}
+
+struct skiff_backend_config {
+	__be32 addr;
+	__be16 port;
+	u16 weight;
+};
+
+struct skiff_service_config {
+	struct skiff_service_key key;
+	u32 affinity_timeout;
+	unsigned int count;
+	struct skiff_backend_config *backends;
+};
+
+/* Called with genl_mutex held, but for the netns init/exit pair. */
+int skiff_services_init(struct net *net, struct skiff_services *svcs);
+void skiff_services_exit(struct net *net, struct skiff_services *svcs);
+/*
+ * Applies @count configs at once: all or none. Backends no longer in their
+ * service lose their connections (conntrack entries deleted).
+ */
+int skiff_services_set(struct net *net, struct skiff_services *svcs,
+		       const struct skiff_service_config *cfgs,
+		       unsigned int count, struct netlink_ext_ack *extack);
+int skiff_service_del(struct net *net, struct skiff_services *svcs,
+		      const struct skiff_service_key *key,
+		      struct netlink_ext_ack *extack);
+
+#endif /* _SKIFF_SERVICE_H */

@@ -1,0 +1,366 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Services, on either data plane backend (SKIFF_BACKEND=kmod in the VM,
+# nft on the host): ClusterIP over TCP and UDP, weights, backend removal,
+# rejection without backends, NodePort, hairpin, ClientIP affinity,
+# counters, validation. Each backend pod answers every connection with its
+# own name, so the client sees which backend it reached.
+#
+#   pod1 10.244.1.2 (client)  pod1b 10.244.1.3     pod2a 10.244.2.2  pod2b 10.244.2.3
+#          └──────── br0 10.244.1.1 ┘                    └── br0 10.244.2.1 ┘
+#   node1  skiff0 10.244.1.0/32                  node2  skiff0 10.244.2.0/32
+#          u1 192.168.77.1/24 ─────── underlay ─────── u2 192.168.77.2/24
+#                                     │
+#                          outside 192.168.77.100 (NodePort client)
+#
+# Every node programs the same services; the cluster CIDR is 10.244.0.0/16.
+
+source "$(dirname "$0")/../lib.sh"
+
+BACKEND=${SKIFF_BACKEND:-kmod}
+VIP=10.96.0.10
+
+dp() {
+	local ns=$1
+
+	shift
+	ip netns exec "$ns" skiff-dp -b "$BACKEND" "$@"
+}
+
+# add_pod NODE_NUM NAME ADDR: a pod namespace on node NODE_NUM's bridge,
+# answering on TCP and UDP port 8080 with NAME.
+add_pod() {
+	local n=$1 name=$2 addr=$3 node pod
+
+	node=$(eval echo "\$node$n")
+	ns_create pod
+	eval "$name=\$pod"
+	ip link add eth0 netns "$pod" type veth peer name "v$name" netns "$node"
+	ip -n "$node" link set "v$name" master br0 up
+	ip -n "$node" link set "v$name" type bridge_slave hairpin on
+	ip -n "$pod" addr add "$addr/24" dev eth0
+	ip -n "$pod" link set eth0 up
+	ip -n "$pod" route add default via "10.244.$n.1"
+	ns_spawn "$pod" socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo $name"
+	ns_spawn "$pod" socat UDP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo $name"
+	# Port 8081 keeps the connection open: long-lived flows.
+	ns_spawn "$pod" socat TCP-LISTEN:8081,fork,reuseaddr SYSTEM:"echo $name; cat"
+}
+
+setup_cluster() {
+	local n node b
+
+	# A pod answered by a backend on its own bridge gets the reply
+	# bridged, not routed: conntrack must see it to translate it back,
+	# as kube-proxy requires too.
+	modprobe br_netfilter 2> /dev/null || true
+
+	ns_create node1
+	ns_create node2
+	ns_create outside
+	ip link add u1 netns "$node1" type veth peer name u2 netns "$node2"
+	ip netns exec "$node1" ip link add ubr type bridge
+	ip -n "$node1" link set u1 master ubr
+	ip -n "$node1" addr add 192.168.77.1/24 dev ubr
+	ip link add o0 netns "$outside" type veth peer name uo netns "$node1"
+	ip -n "$node1" link set uo master ubr up
+	ip -n "$outside" addr add 192.168.77.100/24 dev o0
+	ip -n "$outside" link set o0 up
+	ip -n "$node1" link set ubr up
+	ip -n "$node1" link set u1 up
+	ip -n "$node2" addr add 192.168.77.2/24 dev u2
+	ip -n "$node2" link set u2 up
+	for n in 1 2; do
+		node=$(eval echo "\$node$n")
+		ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
+		ip netns exec "$node" sysctl -qw net.bridge.bridge-nf-call-iptables=1
+		ip -n "$node" link add br0 type bridge
+		ip -n "$node" addr add 10.244.$n.1/24 dev br0
+		ip -n "$node" link set br0 up
+		dp "$node" dev add skiff0
+		ip -n "$node" addr add 10.244.$n.0/32 dev skiff0
+		ip -n "$node" link set skiff0 up
+		dp "$node" cluster-cidr 10.244.0.0/16
+	done
+	dp "$node1" peer add skiff0 10.244.2.0/24 remote 192.168.77.2 \
+		mac "$(dp "$node2" -j dev show skiff0 | jq -r '.[0].vtep_mac')"
+	dp "$node2" peer add skiff0 10.244.1.0/24 remote 192.168.77.1 \
+		mac "$(dp "$node1" -j dev show skiff0 | jq -r '.[0].vtep_mac')"
+	add_pod 1 pod1 10.244.1.2
+	add_pod 1 pod1b 10.244.1.3
+	add_pod 2 pod2a 10.244.2.2
+	add_pod 2 pod2b 10.244.2.3
+	wait_for 10 answers "$pod1" 10.244.2.2 8080 || fail "pods not up"
+	wait_for 10 answers "$pod1" 10.244.1.3 8080 || fail "pods not up"
+	wait_for 10 answers "$pod1" 10.244.2.3 8080 || fail "pods not up"
+}
+
+# set_service ARGS...: the same service on both nodes.
+set_service() {
+	dp "$node1" service set "$@"
+	dp "$node2" service set "$@"
+}
+
+answers() {
+	[ -n "$(ask "$1" "$2" "$3")" ]
+}
+
+# ask NS ADDR PORT: the name of the pod that answered a TCP connection.
+ask() {
+	ip netns exec "$1" socat -T 2 - TCP:"$2":"$3",connect-timeout=2 \
+		< /dev/null 2> /dev/null
+}
+
+ask_udp() {
+	echo hi | ip netns exec "$1" socat -T 2 - UDP:"$2":"$3" 2> /dev/null
+}
+
+# spread NS TIMES ADDR PORT [udp]: who answered, counted, one line each.
+spread() {
+	local i
+
+	for i in $(seq "$2"); do
+		if [ "${5:-tcp}" = udp ]; then
+			ask_udp "$1" "$3" "$4"
+		else
+			ask "$1" "$3" "$4"
+		fi
+	done | sort | uniq -c
+}
+
+test_clusterip_tcp_spreads_over_backends() {
+	local out
+
+	setup_cluster
+	set_service $VIP:80/tcp backend 10.244.1.3:8080 backend 10.244.2.2:8080 \
+		backend 10.244.2.3:8080
+	out=$(spread "$pod1" 30 $VIP 80)
+	echo "$out"
+	check_match "$out" "pod1b" "local backend reached"
+	check_match "$out" "pod2a" "remote backend reached"
+	check_match "$out" "pod2b" "other remote backend reached"
+	[ "$(awk '{ n += $1 } END { print n }' <<< "$out")" = 30 ] || fail "lost connections"
+}
+
+test_clusterip_udp_spreads_over_backends() {
+	local out
+
+	setup_cluster
+	set_service $VIP:53/udp backend 10.244.1.3:8080 backend 10.244.2.2:8080
+	out=$(spread "$pod1" 20 $VIP 53 udp)
+	echo "$out"
+	check_match "$out" "pod1b" "local backend reached"
+	check_match "$out" "pod2a" "remote backend reached"
+}
+
+test_reply_comes_from_the_vip() {
+	setup_cluster
+	set_service $VIP:80/tcp backend 10.244.2.2:8081
+	ns_spawn "$pod1" socat -T 10 TCP:$VIP:80 SYSTEM:'sleep 5'
+	wait_for 5 established "$pod1" $VIP 80 || fail "no connection seen from $VIP:80"
+}
+
+# established NS ADDR PORT: NS has a TCP connection to ADDR:PORT.
+established() {
+	[ -n "$(ip netns exec "$1" ss -Htn state established dst "$2" dport = ":$3")" ]
+}
+
+test_weights_share_connections() {
+	local out heavy
+
+	setup_cluster
+	set_service $VIP:80/tcp backend 10.244.2.2:8080@4 backend 10.244.2.3:8080@1
+	out=$(spread "$pod1" 60 $VIP 80)
+	echo "$out"
+	heavy=$(awk '$2 == "pod2a" { print $1 }' <<< "$out")
+	# Expected 48 of 60; below 36 is vanishingly unlikely by chance.
+	[ "${heavy:-0}" -ge 36 ] || fail "weight 4 backend got ${heavy:-0} of 60"
+}
+
+# long_flow NS ADDR PORT FLAG OUT: in the background, opens a TCP
+# connection, records the first line the backend sends ("first=NAME"),
+# waits for file FLAG, sends a line and records whether it came back
+# ("echo=...") or the connection broke ("broken").
+long_flow() {
+	ns_spawn "$1" bash -c '
+		exec 3<>/dev/tcp/$0/$1 || exit 1
+		read -r -t 5 first <&3 && echo "first=$first" > "$3"
+		while [ ! -e "$2" ]; do sleep 0.1; done
+		echo ping >&3 2> /dev/null
+		if read -r -t 5 line <&3 && [ -n "$line" ]; then
+			echo "echo=$line" >> "$3"
+		else
+			echo broken >> "$3"
+		fi' "$2" "$3" "$4" "$5"
+}
+
+test_removed_backend_loses_flows_others_keep_theirs() {
+	local out tmp=/tmp/skiff-flow-$$
+
+	setup_cluster
+	rm -f $tmp.*
+	set_service $VIP:53/udp backend 10.244.2.2:8080
+	# One UDP "flow" from a fixed source port, as a stuck DNS client is.
+	out=$(echo a | ip netns exec "$pod1" socat -T 2 - UDP:$VIP:53,sourceport=5353,reuseaddr)
+	check_eq "$out" pod2a "before: the only backend"
+	# Long-lived TCP connections: to a backend that stays, to one that goes.
+	set_service $VIP:80/tcp backend 10.244.2.3:8081
+	set_service $VIP:81/tcp backend 10.244.1.3:8081
+	long_flow "$pod1" $VIP 80 $tmp.go $tmp.kept
+	long_flow "$pod1" $VIP 81 $tmp.go $tmp.gone
+	wait_for 5 grep -q first= $tmp.kept || fail "no connection to port 80"
+	wait_for 5 grep -q first= $tmp.gone || fail "no connection to port 81"
+
+	set_service $VIP:80/tcp backend 10.244.2.3:8081 backend 10.244.1.3:8081
+	set_service $VIP:81/tcp backend 10.244.2.2:8081
+	set_service $VIP:53/udp backend 10.244.2.3:8080
+	out=$(echo b | ip netns exec "$pod1" socat -T 2 - UDP:$VIP:53,sourceport=5353,reuseaddr)
+	check_eq "$out" pod2b "after: the same UDP flow reaches the new backend at once"
+
+	touch $tmp.go
+	wait_for 10 grep -q "echo=\|broken" $tmp.kept || fail "port 80 flow hung"
+	wait_for 10 grep -q "echo=\|broken" $tmp.gone || fail "port 81 flow hung"
+	check_eq "$(cat $tmp.kept)" "$(printf 'first=pod2b\necho=ping')" \
+		"the kept backend's connection goes on"
+	check_eq "$(cat $tmp.gone)" "$(printf 'first=pod1b\nbroken')" \
+		"the removed backend's connection is cut"
+	rm -f $tmp.*
+}
+
+test_no_backend_rejects_tcp() {
+	local out start
+
+	setup_cluster
+	set_service $VIP:80/tcp
+	start=$SECONDS
+	out=$(ip netns exec "$pod1" socat -T 5 - TCP:$VIP:80,connect-timeout=5 2>&1 < /dev/null) &&
+		fail "connected to a service without backends"
+	check_match "$out" "Connection refused" "refused (TCP RST), not timed out"
+	[ $((SECONDS - start)) -lt 4 ] || fail "took $((SECONDS - start)) s: dropped, not rejected"
+}
+
+test_no_backend_rejects_udp() {
+	local out
+
+	setup_cluster
+	set_service $VIP:53/udp
+	out=$(echo x | ip netns exec "$pod1" socat -T 3 - UDP:$VIP:53 2>&1) &&
+		[ -n "$out" ] && ! grep -q refused <<< "$out" && fail "answered: $out"
+	check_match "$out" "Connection refused" "ICMP port unreachable"
+}
+
+test_nodeport_from_outside() {
+	local out
+
+	setup_cluster
+	set_service 0.0.0.0:30080/tcp backend 10.244.2.2:8080
+	ip -n "$outside" route add 10.244.0.0/16 via 192.168.77.1
+	out=$(ask "$outside" 192.168.77.1 30080)
+	check_eq "$out" pod2a "NodePort on node1 reaches a pod on node2"
+	out=$(ask "$outside" 192.168.77.2 30080)
+	check_eq "$out" pod2a "NodePort on node2"
+}
+
+test_hairpin() {
+	local out
+
+	setup_cluster
+	set_service $VIP:80/tcp backend 10.244.2.2:8080
+	out=$(ask "$pod2a" $VIP 80)
+	check_eq "$out" pod2a "a pod reaches itself through its service"
+}
+
+test_client_ip_affinity() {
+	local out
+
+	setup_cluster
+	set_service $VIP:80/tcp affinity 60 backend 10.244.1.3:8080 \
+		backend 10.244.2.2:8080 backend 10.244.2.3:8080
+	out=$(spread "$pod1" 15 $VIP 80)
+	echo "$out"
+	check_eq "$(wc -l <<< "$out")" 1 "one backend for one client"
+}
+
+test_service_delete() {
+	setup_cluster
+	set_service $VIP:80/tcp backend 10.244.2.2:8080
+	check_eq "$(ask "$pod1" $VIP 80)" pod2a "before"
+	dp "$node1" service del $VIP:80/tcp
+	[ -z "$(ask "$pod1" $VIP 80)" ] || fail "still answered after delete"
+	check_eq "$(dp "$node1" -j service show | jq length)" 0 "listed"
+}
+
+test_show_and_counters() {
+	local out
+
+	setup_cluster
+	set_service $VIP:80/tcp affinity 30 backend 10.244.2.2:8080@3 backend 10.244.2.3:8080
+	spread "$pod1" 5 $VIP 80 > /dev/null
+	out=$(dp "$node1" -j service show)
+	check_eq "$(jq -c '.[0] | [.vip, .port, .proto, .affinity_timeout]' <<< "$out")" \
+		"[\"$VIP\",80,\"tcp\",30]" "service"
+	check_eq "$(jq -c '[.[0].backends[] | [.addr, .port, .weight]]' <<< "$out")" \
+		'[["10.244.2.2",8080,3],["10.244.2.3",8080,1]]' "backends"
+	[ "$(jq '.[0].packets' <<< "$out")" -ge 5 ] || fail "service packets: $out"
+	[ "$(jq '[.[0].backends[].packets] | add' <<< "$out")" -ge 5 ] || fail "backend packets: $out"
+}
+
+# expect_refused WANT ARGS...: skiff-dp refuses the service and changes
+# nothing.
+expect_refused() {
+	local want=$1 out before
+
+	shift
+	before=$(dp "$node" -j service show)
+	! out=$(dp "$node" service "$@" 2>&1) || fail "accepted: $*"
+	check_match "$out" "$want" "message"
+	check_eq "$(dp "$node" -j service show)" "$before" "nothing changed"
+}
+
+test_validation() {
+	local node
+
+	ns_create node
+	dp "$node" service set $VIP:80/tcp backend 10.244.2.2:8080
+	expect_refused "virtual IP must be unicast" set 224.0.0.1:80/tcp
+	expect_refused "virtual IP must be unicast" set 127.0.0.1:80/tcp
+	expect_refused "unknown protocol 'sctp'" set $VIP:80/sctp
+	expect_refused "invalid service" set $VIP:0/tcp
+	expect_refused "backend address must be unicast" set $VIP:80/tcp backend 0.0.0.0:80
+	expect_refused "backend address must be unicast" set $VIP:80/tcp backend 255.255.255.255:80
+	expect_refused "duplicate backend" set $VIP:80/tcp backend 10.1.1.1:80 backend 10.1.1.1:80
+	expect_refused "affinity must be 0..86400" set $VIP:80/tcp affinity 86401
+	expect_refused "invalid backend" set $VIP:80/tcp backend 10.1.1.1:80@0
+	expect_refused "No such file or directory: no such service" del 10.96.0.11:80/tcp
+	expect_refused "No such file or directory: no such service" del $VIP:80/udp
+}
+
+test_many_backends() {
+	local node args=() i
+
+	ns_create node
+	for i in $(seq 1024); do
+		args+=(backend "10.$((i / 250 + 100)).$((i % 250)).1:80")
+	done
+	dp "$node" service set $VIP:80/tcp "${args[@]}"
+	check_eq "$(dp "$node" -j service show | jq '.[0].backends | length')" 1024 "1024 backends"
+	args+=(backend 10.200.0.1:80)
+	! dp "$node" service set $VIP:80/tcp "${args[@]}" 2> /dev/null || fail "1025 accepted"
+}
+
+run_tests \
+	test_clusterip_tcp_spreads_over_backends \
+	test_clusterip_udp_spreads_over_backends \
+	test_reply_comes_from_the_vip \
+	test_weights_share_connections \
+	test_removed_backend_loses_flows_others_keep_theirs \
+	test_no_backend_rejects_tcp \
+	test_no_backend_rejects_udp \
+	test_nodeport_from_outside \
+	test_hairpin \
+	test_client_ip_affinity \
+	test_service_delete \
+	test_show_and_counters \
+	test_validation \
+	test_many_backends

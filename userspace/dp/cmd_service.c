@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * skiff-dp service set|del|show, skiff-dp cluster-cidr: Services.
+ *
+ *   service set VIP:PORT/PROTO [affinity SECONDS] [backend IP:PORT[@WEIGHT]]...
+ *   service del VIP:PORT/PROTO
+ *   service show
+ *   cluster-cidr PREFIX/LEN
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "skiff-dp.h"
+#include "util.h"
+
+/* "VIP:PORT/PROTO", VIP 0.0.0.0 for a NodePort. */
+static int parse_service(const char *cmd, const char *s,
+			 struct skiff_dp_service *svc)
+{
+	char buf[64];
+	char *slash;
+
+	memset(svc, 0, sizeof(*svc));
+	if (strlen(s) >= sizeof(buf))
+		return usage_error("%s: invalid service '%s'", cmd, s);
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return usage_error("%s: invalid service '%s' (VIP:PORT/tcp|udp)",
+				   cmd, s);
+	*slash = '\0';
+	if (skiff_parse_endpoint4(buf, &svc->vip, &svc->port))
+		return usage_error("%s: invalid service '%s' (VIP:PORT/tcp|udp)",
+				   cmd, s);
+	if (skiff_dp_proto_parse(slash + 1, &svc->proto))
+		return usage_error("%s: unknown protocol '%s' (tcp or udp)", cmd,
+				   slash + 1);
+	return 0;
+}
+
+/* "IP:PORT[@WEIGHT]" */
+static int parse_backend(const char *s, struct skiff_dp_endpoint *b)
+{
+	char buf[64];
+	char *at;
+	uint32_t weight = 1;
+
+	memset(b, 0, sizeof(*b));
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	at = strchr(buf, '@');
+	if (at) {
+		*at = '\0';
+		if (skiff_parse_u32(at + 1, 1, 65535, &weight))
+			return -EINVAL;
+	}
+	if (skiff_parse_endpoint4(buf, &b->addr, &b->port))
+		return -EINVAL;
+	b->weight = weight;
+	return 0;
+}
+
+static int service_set(const struct options *opts, int argc, char **argv)
+{
+	static struct skiff_dp_endpoint backends[SKIFF_DP_MAX_BACKENDS + 1];
+	struct skiff_dp_service svc;
+	unsigned int count = 0;
+	struct skiff_error e;
+	struct skiff_dp *dp;
+	int i, err;
+
+	if (argc < 2)
+		return usage_error("service set: missing VIP:PORT/PROTO");
+	err = parse_service("service set", argv[1], &svc);
+	if (err)
+		return err;
+	for (i = 2; i < argc; i += 2) {
+		const char *key = argv[i], *val = argv[i + 1];
+
+		if (strcmp(key, "affinity") && strcmp(key, "backend"))
+			return usage_error("service set: unknown argument '%s'",
+					   key);
+		if (!val)
+			return usage_error("service set: '%s' needs a value", key);
+		if (!strcmp(key, "affinity")) {
+			if (skiff_parse_u32(val, 0, 86400,
+					    &svc.affinity_timeout))
+				return usage_error("service set: %s",
+						   "affinity must be 0..86400 seconds");
+			continue;
+		}
+		if (count > SKIFF_DP_MAX_BACKENDS)
+			return usage_error("service set: at most %d backends",
+					   SKIFF_DP_MAX_BACKENDS);
+		if (parse_backend(val, &backends[count]))
+			return usage_error("service set: invalid backend '%s' (IP:PORT[@WEIGHT])",
+					   val);
+		count++;
+	}
+
+	dp = open_dataplane(opts);
+	if (!dp)
+		return EXIT_FAILURE;
+	err = skiff_dp_service_set(dp, &svc, backends, count, &e);
+	skiff_dp_close(dp);
+	if (err)
+		return report_error("service set", &e);
+	return EXIT_SUCCESS;
+}
+
+static int service_del(const struct options *opts, int argc, char **argv)
+{
+	struct skiff_dp_service svc;
+	struct skiff_error e;
+	struct skiff_dp *dp;
+	int err;
+
+	if (argc < 2)
+		return usage_error("service del: missing VIP:PORT/PROTO");
+	if (argc > 2)
+		return usage_error("service del: unexpected argument '%s'",
+				   argv[2]);
+	err = parse_service("service del", argv[1], &svc);
+	if (err)
+		return err;
+	dp = open_dataplane(opts);
+	if (!dp)
+		return EXIT_FAILURE;
+	err = skiff_dp_service_del(dp, &svc, &e);
+	skiff_dp_close(dp);
+	if (err)
+		return report_error("service del", &e);
+	return EXIT_SUCCESS;
+}
+
+static json_t *service_json(const struct skiff_dp_service *svc,
+			    const struct skiff_dp_endpoint *backends,
+			    unsigned int count)
+{
+	char vip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	json_t *obj, *list;
+	unsigned int i;
+
+	list = json_array();
+	for (i = 0; list && i < count; i++) {
+		const struct skiff_dp_endpoint *b = &backends[i];
+		json_t *obj;
+
+		inet_ntop(AF_INET, &b->addr, addr, sizeof(addr));
+		obj = json_pack("{s:s, s:i, s:i, s:I, s:I}", "addr", addr,
+				"port", b->port, "weight", b->weight,
+				"packets", (json_int_t)b->packets,
+				"bytes", (json_int_t)b->bytes);
+		if (json_array_append_new(list, obj)) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	inet_ntop(AF_INET, &svc->vip, vip, sizeof(vip));
+	obj = json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:o*}", "vip", vip,
+			"port", svc->port, "proto",
+			skiff_dp_proto_name(svc->proto),
+			"affinity_timeout", (json_int_t)svc->affinity_timeout,
+			"packets", (json_int_t)svc->packets,
+			"bytes", (json_int_t)svc->bytes, "backends", list);
+	return obj;
+}
+
+static int service_show_one(const struct skiff_dp_service *svc,
+			    const struct skiff_dp_endpoint *backends,
+			    unsigned int count, void *arg)
+{
+	char vip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	json_t *list = arg;
+	unsigned int i;
+
+	if (list)
+		return json_array_append_new(list,
+			service_json(svc, backends, count)) ? -ENOMEM : 0;
+
+	inet_ntop(AF_INET, &svc->vip, vip, sizeof(vip));
+	printf("%s:%u/%s", vip, svc->port, skiff_dp_proto_name(svc->proto));
+	if (!svc->vip.s_addr)
+		printf(" (nodeport)");
+	if (svc->affinity_timeout)
+		printf(" affinity %u", svc->affinity_timeout);
+	printf(" packets %" PRIu64 " bytes %" PRIu64 "\n", svc->packets,
+	       svc->bytes);
+	if (!count)
+		printf("  no backends: connections are rejected\n");
+	for (i = 0; i < count; i++) {
+		inet_ntop(AF_INET, &backends[i].addr, addr, sizeof(addr));
+		printf("  backend %s:%u weight %u packets %" PRIu64
+		       " bytes %" PRIu64 "\n", addr, backends[i].port,
+		       backends[i].weight, backends[i].packets,
+		       backends[i].bytes);
+	}
+	return 0;
+}
+
+static int service_list(struct skiff_dp *dp, const char *name, json_t *json,
+			struct skiff_error *e)
+{
+	(void)name;
+	return skiff_dp_service_list(dp, service_show_one, json, e);
+}
+
+static int service_show(const struct options *opts, int argc, char **argv)
+{
+	if (argc > 1)
+		return usage_error("service show: unexpected argument '%s'",
+				   argv[1]);
+	return show_list(opts, "service show", service_list, NULL);
+}
+
+static const struct subcommand service_commands[] = {
+	{ "set", service_set, NULL, NULL },
+	{ "del", service_del, NULL, NULL },
+	{ "show", service_show, NULL, NULL },
+};
+
+int cmd_service(const struct options *opts, int argc, char **argv)
+{
+	return run_subcommand(service_commands, ARRAY_SIZE(service_commands),
+			      "service", opts, argc - 1, argv + 1);
+}
+
+int cmd_cluster_cidr(const struct options *opts, int argc, char **argv)
+{
+	struct in_addr prefix;
+	struct skiff_error e;
+	struct skiff_dp *dp;
+	uint8_t len;
+	int err;
+
+	if (argc != 2)
+		return usage_error(argc < 2 ? "cluster-cidr: missing PREFIX/LEN" :
+				   "cluster-cidr: unexpected argument");
+	if (skiff_parse_prefix4(argv[1], &prefix, &len))
+		return usage_error("cluster-cidr: invalid prefix '%s'", argv[1]);
+	dp = open_dataplane(opts);
+	if (!dp)
+		return EXIT_FAILURE;
+	err = skiff_dp_set_cluster_cidr(dp, prefix, len, &e);
+	skiff_dp_close(dp);
+	if (err)
+		return report_error("cluster-cidr", &e);
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Services on skiff.ko: SKIFF_CMD_SERVICE_SET/DEL/GET and
+ * SKIFF_CMD_CONFIG_SET (include/uapi/linux/skiff.h).
+ *
+ * A dump may split a service with many backends over several messages
+ * with the same key: they are merged here before the caller sees them.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/skiff.h>
+#include <netlink/genl/genl.h>
+
+#include "dp_kmod.h"
+
+static int no_memory(struct skiff_error *e)
+{
+	return skiff_error_set(e, -ENOMEM, "out of memory");
+}
+
+int kmod_set_cluster_cidr(struct skiff_dp *dp, struct in_addr prefix,
+			  uint8_t len, struct skiff_error *e)
+{
+	struct nlattr *nest;
+	struct nl_msg *msg;
+
+	msg = skiff_nl_request(kmod_nl(dp), SKIFF_CMD_CONFIG_SET, 0);
+	if (!msg)
+		return no_memory(e);
+	nest = nla_nest_start(msg, SKIFF_A_CONFIG);
+	if (!nest ||
+	    nla_put_u32(msg, SKIFF_CONFIG_A_CLUSTER_CIDR4, prefix.s_addr) ||
+	    nla_put_u8(msg, SKIFF_CONFIG_A_CLUSTER_CIDR_LEN, len)) {
+		nlmsg_free(msg);
+		return no_memory(e);
+	}
+	nla_nest_end(msg, nest);
+	return skiff_nl_call(kmod_nl(dp), msg, NULL, NULL, e);
+}
+
+static int put_key(struct nl_msg *msg, const struct skiff_dp_service *svc)
+{
+	return nla_put_u32(msg, SKIFF_SERVICE_A_VIP4, svc->vip.s_addr) ||
+	       nla_put_u16(msg, SKIFF_SERVICE_A_PORT, svc->port) ||
+	       nla_put_u8(msg, SKIFF_SERVICE_A_PROTO, svc->proto);
+}
+
+int kmod_service_set(struct skiff_dp *dp, const struct skiff_dp_service *svc,
+		     const struct skiff_dp_endpoint *backends,
+		     unsigned int count, struct skiff_error *e)
+{
+	struct nlattr *nest, *bnest;
+	struct nl_msg *msg;
+	unsigned int i;
+
+	/* 1024 backends take about 30 KiB: more than libnl's default. */
+	msg = nlmsg_alloc_size(4096 + count * 32);
+	if (!msg)
+		return no_memory(e);
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ,
+			 skiff_nl_family(kmod_nl(dp)), 0,
+			 NLM_F_REQUEST | NLM_F_ACK, SKIFF_CMD_SERVICE_SET,
+			 SKIFF_GENL_VERSION))
+		goto err_free_msg;
+	nest = nla_nest_start(msg, SKIFF_A_SERVICE);
+	if (!nest || put_key(msg, svc) ||
+	    nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY, svc->affinity_timeout))
+		goto err_free_msg;
+	for (i = 0; i < count; i++) {
+		bnest = nla_nest_start(msg, SKIFF_SERVICE_A_BACKEND);
+		if (!bnest ||
+		    nla_put_u32(msg, SKIFF_BACKEND_A_ADDR4,
+				backends[i].addr.s_addr) ||
+		    nla_put_u16(msg, SKIFF_BACKEND_A_PORT, backends[i].port) ||
+		    nla_put_u16(msg, SKIFF_BACKEND_A_WEIGHT,
+				backends[i].weight ? backends[i].weight : 1))
+			goto err_free_msg;
+		nla_nest_end(msg, bnest);
+	}
+	nla_nest_end(msg, nest);
+	return skiff_nl_call(kmod_nl(dp), msg, NULL, NULL, e);
+
+err_free_msg:
+	nlmsg_free(msg);
+	return no_memory(e);
+}
+
+int kmod_service_del(struct skiff_dp *dp, const struct skiff_dp_service *svc,
+		     struct skiff_error *e)
+{
+	struct nlattr *nest;
+	struct nl_msg *msg;
+
+	msg = skiff_nl_request(kmod_nl(dp), SKIFF_CMD_SERVICE_DEL, 0);
+	if (!msg)
+		return no_memory(e);
+	nest = nla_nest_start(msg, SKIFF_A_SERVICE);
+	if (!nest || put_key(msg, svc)) {
+		nlmsg_free(msg);
+		return no_memory(e);
+	}
+	nla_nest_end(msg, nest);
+	return skiff_nl_call(kmod_nl(dp), msg, NULL, NULL, e);
+}
+
+/* The service being assembled from one or more dump messages. */
+struct list_ctx {
+	skiff_dp_service_cb cb;
+	void *arg;
+	int stopped;
+	bool have;
+	struct skiff_dp_service svc;
+	struct skiff_dp_endpoint *backends;
+	unsigned int count;
+};
+
+static struct nla_policy service_policy[SKIFF_SERVICE_A_MAX + 1] = {
+	[SKIFF_SERVICE_A_VIP4] = { .type = NLA_U32 },
+	[SKIFF_SERVICE_A_PORT] = { .type = NLA_U16 },
+	[SKIFF_SERVICE_A_PROTO] = { .type = NLA_U8 },
+	[SKIFF_SERVICE_A_AFFINITY] = { .type = NLA_U32 },
+	[SKIFF_SERVICE_A_BACKEND] = { .type = NLA_NESTED },
+	[SKIFF_SERVICE_A_PACKETS] = { .type = NLA_U64 },
+	[SKIFF_SERVICE_A_BYTES] = { .type = NLA_U64 },
+};
+
+static struct nla_policy backend_policy[SKIFF_BACKEND_A_MAX + 1] = {
+	[SKIFF_BACKEND_A_ADDR4] = { .type = NLA_U32 },
+	[SKIFF_BACKEND_A_PORT] = { .type = NLA_U16 },
+	[SKIFF_BACKEND_A_WEIGHT] = { .type = NLA_U16 },
+	[SKIFF_BACKEND_A_PACKETS] = { .type = NLA_U64 },
+	[SKIFF_BACKEND_A_BYTES] = { .type = NLA_U64 },
+};
+
+static void flush_service(struct list_ctx *ctx)
+{
+	if (ctx->have && !ctx->stopped)
+		ctx->stopped = ctx->cb(&ctx->svc, ctx->backends, ctx->count,
+				       ctx->arg);
+	ctx->have = false;
+	ctx->count = 0;
+}
+
+static int parse_backend(struct nlattr *nest, struct skiff_dp_endpoint *b)
+{
+	struct nlattr *tb[SKIFF_BACKEND_A_MAX + 1];
+
+	if (nla_parse_nested(tb, SKIFF_BACKEND_A_MAX, nest, backend_policy) < 0 ||
+	    !tb[SKIFF_BACKEND_A_ADDR4] || !tb[SKIFF_BACKEND_A_PORT] ||
+	    !tb[SKIFF_BACKEND_A_WEIGHT] || !tb[SKIFF_BACKEND_A_PACKETS] ||
+	    !tb[SKIFF_BACKEND_A_BYTES])
+		return -EPROTO;
+	b->addr.s_addr = nla_get_u32(tb[SKIFF_BACKEND_A_ADDR4]);
+	b->port = nla_get_u16(tb[SKIFF_BACKEND_A_PORT]);
+	b->weight = nla_get_u16(tb[SKIFF_BACKEND_A_WEIGHT]);
+	b->packets = nla_get_u64(tb[SKIFF_BACKEND_A_PACKETS]);
+	b->bytes = nla_get_u64(tb[SKIFF_BACKEND_A_BYTES]);
+	return 0;
+}
+
+static int service_list_cb(struct nl_msg *reply, void *arg)
+{
+	struct nlattr *top[SKIFF_A_MAX + 1], *tb[SKIFF_SERVICE_A_MAX + 1];
+	struct list_ctx *ctx = arg;
+	struct skiff_dp_service svc = {};
+	struct nlattr *attr;
+	int rem;
+
+	if (genlmsg_parse(nlmsg_hdr(reply), 0, top, SKIFF_A_MAX, NULL) < 0 ||
+	    !top[SKIFF_A_SERVICE] ||
+	    nla_parse_nested(tb, SKIFF_SERVICE_A_MAX, top[SKIFF_A_SERVICE],
+			     service_policy) < 0 ||
+	    !tb[SKIFF_SERVICE_A_VIP4] || !tb[SKIFF_SERVICE_A_PORT] ||
+	    !tb[SKIFF_SERVICE_A_PROTO] || !tb[SKIFF_SERVICE_A_AFFINITY] ||
+	    !tb[SKIFF_SERVICE_A_PACKETS] || !tb[SKIFF_SERVICE_A_BYTES])
+		return -EPROTO;
+	svc.vip.s_addr = nla_get_u32(tb[SKIFF_SERVICE_A_VIP4]);
+	svc.port = nla_get_u16(tb[SKIFF_SERVICE_A_PORT]);
+	svc.proto = nla_get_u8(tb[SKIFF_SERVICE_A_PROTO]);
+	svc.affinity_timeout = nla_get_u32(tb[SKIFF_SERVICE_A_AFFINITY]);
+	svc.packets = nla_get_u64(tb[SKIFF_SERVICE_A_PACKETS]);
+	svc.bytes = nla_get_u64(tb[SKIFF_SERVICE_A_BYTES]);
+
+	/* A continuation of the service before it, or a new one. */
+	if (ctx->have && (ctx->svc.vip.s_addr != svc.vip.s_addr ||
+			  ctx->svc.port != svc.port ||
+			  ctx->svc.proto != svc.proto))
+		flush_service(ctx);
+	ctx->svc = svc;
+	ctx->have = true;
+
+	nla_for_each_nested(attr, top[SKIFF_A_SERVICE], rem) {
+		if (nla_type(attr) != SKIFF_SERVICE_A_BACKEND)
+			continue;
+		if (ctx->count >= SKIFF_DP_MAX_BACKENDS ||
+		    parse_backend(attr, &ctx->backends[ctx->count]))
+			return -EPROTO;
+		ctx->count++;
+	}
+	return 0;
+}
+
+int kmod_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb, void *arg,
+		      struct skiff_error *e)
+{
+	struct list_ctx ctx = { .cb = cb, .arg = arg };
+	struct nl_msg *msg;
+	int err;
+
+	ctx.backends = calloc(SKIFF_DP_MAX_BACKENDS, sizeof(*ctx.backends));
+	if (!ctx.backends)
+		return no_memory(e);
+	msg = skiff_nl_request(kmod_nl(dp), SKIFF_CMD_SERVICE_GET, NLM_F_DUMP);
+	if (!msg) {
+		free(ctx.backends);
+		return no_memory(e);
+	}
+	err = skiff_nl_call(kmod_nl(dp), msg, service_list_cb, &ctx, e);
+	if (!err)
+		flush_service(&ctx);
+	free(ctx.backends);
+	return err ? err : ctx.stopped;
+}

@@ -1,0 +1,2395 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "nft" data plane, services half: Services as kube-proxy's nftables
+ * mode programs them, in one table that skiff owns, "ip skiff", built with
+ * libnftnl and sent over libmnl. Every call is one nftables transaction (a
+ * netlink batch), so a packet sees the old service or the new one, never a
+ * mix, and a refused change leaves nothing behind.
+ *
+ *   table ip skiff
+ *     set cluster-cidr              the pod CIDR (interval; empty: none set)
+ *     map service-ips               vip . l4proto . port : goto svc-S
+ *     map service-nodeports         l4proto . port       : goto svc-S
+ *     map no-endpoint-services      vip . l4proto . port : goto svc-S
+ *     map no-endpoint-nodeports     l4proto . port       : goto svc-S
+ *
+ *     chain nat-prerouting          type nat hook prerouting priority -100
+ *     chain nat-output              type nat hook output priority -100
+ *         jump services
+ *     chain services
+ *         ip daddr . meta l4proto . th dport vmap @service-ips
+ *         fib daddr type local ip daddr != 127.0.0.0/8
+ *             meta l4proto . th dport vmap @service-nodeports
+ *     chain svc-S                   one per service
+ *         counter name svc-S ip saddr != @cluster-cidr
+ *             meta mark set mark | 0x4000        (a NodePort: always)
+ *         ip saddr @aff-E goto ep-E  (ClientIP affinity: one per backend)
+ *         numgen random mod W vmap @svc-S
+ *     map svc-S                     W = 4: { 0-2 : goto ep-A, 3 : goto ep-B }
+ *                                   comment "affinity SECONDS"
+ *     chain ep-E                    one per backend
+ *         counter name ep-E ip saddr BACKEND
+ *             meta mark set mark | 0x4000        (hairpin)
+ *         update @aff-E { ip saddr timeout SECONDS }   (affinity)
+ *         meta l4proto PROTO dnat to BACKEND:PORT
+ *     set aff-E                     ipv4_addr, dynamic, timeout (affinity)
+ *     counter svc-S, counter ep-E
+ *     chain nat-postrouting         type nat hook postrouting priority 100
+ *         meta mark & 0x4000 == 0 return
+ *         meta mark set mark ^ 0x4000
+ *         masquerade fully-random
+ *
+ *     chain filter-prerouting       type filter hook prerouting priority -110
+ *     chain filter-output           type filter hook output priority -110
+ *         ct state new jump no-endpoints
+ *     chain no-endpoints            as services, with the no-endpoint maps
+ *     chain svc-S                   of a service without backends
+ *         counter name svc-S goto reject-chain   (not a DNAT: a refusal)
+ *     chain reject-chain
+ *         meta l4proto tcp reject with tcp reset
+ *         reject with icmp type port-unreachable
+ *
+ * S names a service, "tcp-10.96.0.10-80", and E one of its backends,
+ * "tcp-10.96.0.10-80-10.244.2.2-8080": stable and unique, so that a service
+ * is found by name and replaced in place. A service's backends and weights
+ * live in its map svc-S (the verdicts name the backends' chains, the range
+ * widths are the weights), its affinity in that map's comment: every
+ * skiff-dp call is a new process, so the kernel's objects are the only
+ * state, and service_list reads them back.
+ *
+ * Why it is built so:
+ *  - Weights: numgen picks a number below the total weight, and each
+ *    backend owns a range as wide as its weight.
+ *  - Rejection: a service without backends sits in the no-endpoint maps,
+ *    looked up from filter chains before DNAT, as kube-proxy does, so that
+ *    NAT chains only translate (the kernel checks a reject's hook, not its
+ *    chain's type, and would take one there too). Prerouting, not forward
+ *    or input as in kube-proxy: a node has no route to a service's virtual
+ *    IP, so routing would drop the packet before either hook saw it.
+ *  - Masquerade: a mark set where the decision is taken (a client outside
+ *    the cluster, a NodePort, a backend reaching itself), masquerade at
+ *    postrouting, and the mark cleared there so that it does not leak into
+ *    the VXLAN packet that may carry the connection on.
+ *  - Counters: NAT chains see the first packet of a connection only, so the
+ *    counters count new connections (their first packets and bytes), not
+ *    all the traffic of a service.
+ *  - Affinity: the ep chain refreshes the client's entry with each new
+ *    connection; a client that opens none for the timeout loses it.
+ *  - NodePorts answer on the node's addresses but not on 127.0.0.0/8, as in
+ *    kube-proxy's nftables mode: DNAT from loopback would need
+ *    route_localnet.
+ *
+ * How a call changes the table, in one batch:
+ *  - The fixed part (table, maps, base chains and their rules) is added on
+ *    every change, base chains flushed and filled again, as kube-proxy does:
+ *    idempotent, and a damaged base repairs itself.
+ *  - service_set flushes and refills the service's chain, rebuilds its map,
+ *    refills the chains of backends it keeps (keeping their counters and
+ *    affinity sets, so clients keep their backend), deletes those of
+ *    removed backends and adds new ones.
+ *  - The batch carries the ruleset generation the service was read at; the
+ *    kernel refuses it (ERESTART) if another writer changed the ruleset
+ *    meanwhile, and the call reads again and retries.
+ *  - After the commit, the conntrack entries of connections through the
+ *    service to a removed backend are deleted (libnetfilter_conntrack), so
+ *    that their next packet is a new connection, balanced again. This is
+ *    best effort: the change is made and cannot be undone by then.
+ *
+ * The overlay half (dp_nft.c) holds an rtnetlink socket; services need a
+ * netfilter one, opened for each call. Kernel errors come back with their
+ * extended ack message, read by skiff_nl_extack_parse().
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "dataplane.h"
+#include "dp_nft.h"
+#include "nl.h"
+#include "util.h"
+
+#define NFTS_TABLE		"skiff"
+/* The masquerade mark, kube-proxy's bit. */
+#define NFTS_MARK		0x4000u
+/* Longest name: "aff-" + "tcp-" + 2 * "255.255.255.255-65535" + "-". */
+#define NFTS_NAME_LEN		64
+/* A read or a batch raced by another writer is tried again, this often. */
+#define NFTS_TRIES		4
+/*
+ * Backends per message of weight ranges (two elements each, ~100 bytes):
+ * a netlink attribute holds 64 KiB at most, and so does NFTS_MSG_MAX.
+ */
+#define NFTS_RANGES_PER_MSG	64
+/* Room kept free in a batch for the next message: no message is larger. */
+#define NFTS_MSG_MAX		(64 * 1024)
+/* A request (one get or dump, a few names) fits in this. */
+#define NFTS_REQ_LEN		1024
+/* A dump's messages come in buffers of up to this size. */
+#define NFTS_RECV_LEN		32768
+
+/* nft's data types, so that `nft list ruleset` shows our sets as its own. */
+#define NFTS_TYPE_INTEGER	4
+#define NFTS_TYPE_IPADDR	7
+#define NFTS_TYPE_PROTO		12
+#define NFTS_TYPE_SERVICE	13
+#define NFTS_TYPE_BITS		6
+#define NFTS_TYPE_PROTO_PORT \
+	((NFTS_TYPE_PROTO << NFTS_TYPE_BITS) | NFTS_TYPE_SERVICE)
+#define NFTS_TYPE_IP_PROTO_PORT \
+	((NFTS_TYPE_IPADDR << 2 * NFTS_TYPE_BITS) | NFTS_TYPE_PROTO_PORT)
+
+/* Concatenated keys: each field padded to 32 bits, as nft lays them out. */
+#define NFTS_KEY_IP_PROTO_PORT	12
+#define NFTS_KEY_PROTO_PORT	8
+
+/**
+ * struct nfts - a netfilter netlink socket, for one call
+ * @nl: the socket, in the caller's network namespace
+ * @portid: its netlink port
+ * @seq: the next sequence number
+ * @genid: the ruleset generation a service was read at
+ */
+struct nfts {
+	struct mnl_socket *nl;
+	unsigned int portid;
+	uint32_t seq;
+	uint32_t genid;
+};
+
+/**
+ * struct nfts_svc - a service as the table holds it (or should)
+ * @key: vip, port, proto and affinity_timeout; counters when listed
+ * @exists: the table has it
+ * @backends: sorted by address, then port
+ * @count: how many
+ */
+struct nfts_svc {
+	struct skiff_dp_service key;
+	bool exists;
+	struct skiff_dp_endpoint *backends;
+	unsigned int count;
+};
+
+/**
+ * struct nfts_batch - one transaction being built
+ * @buf: the messages, back to back
+ * @len: bytes used
+ * @cap: bytes allocated
+ * @first: sequence number of the batch begin message
+ * @last: offset of the last command, the one asked to be acked
+ * @seq: next sequence number
+ * @set_id: next set ID (the kernel wants one per new set, unique in a batch)
+ */
+struct nfts_batch {
+	char *buf;
+	size_t len;
+	size_t cap;
+	uint32_t first;
+	size_t last;
+	uint32_t seq;
+	uint32_t set_id;
+};
+
+/* A rule being built: the first allocation failure sticks. */
+struct nfts_rule {
+	struct nftnl_rule *r;
+	bool nomem;
+};
+
+static int nfts_nomem(struct skiff_error *e)
+{
+	return skiff_error_set(e, -ENOMEM, "out of memory");
+}
+
+/* Whether @err says another writer got in the way: read and try again. */
+static bool nfts_raced(int err)
+{
+	return err == -ERESTART || err == -EINTR;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+/* @kind-tcp-VIP-PORT, and -ADDR-PORT of backend @ep unless NULL. */
+static void nfts_name(char *buf, const char *kind,
+		      const struct skiff_dp_service *svc,
+		      const struct skiff_dp_endpoint *ep)
+{
+	char vip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	int n;
+
+	inet_ntop(AF_INET, &svc->vip, vip, sizeof(vip));
+	n = snprintf(buf, NFTS_NAME_LEN, "%s-%s-%s-%u", kind,
+		     skiff_dp_proto_name(svc->proto), vip, svc->port);
+	if (ep && n > 0 && n < NFTS_NAME_LEN) {
+		inet_ntop(AF_INET, &ep->addr, addr, sizeof(addr));
+		snprintf(buf + n, NFTS_NAME_LEN - n, "-%s-%u", addr, ep->port);
+	}
+}
+
+/* "ADDR-PORT" exactly, as nfts_name() writes it. */
+static bool nfts_parse_addr_port(const char *s, struct in_addr *addr,
+				 uint16_t *port)
+{
+	char ip[INET_ADDRSTRLEN];
+	unsigned int p;
+	int end = 0;
+
+	if (sscanf(s, "%15[0-9.]-%5u%n", ip, &p, &end) != 2 || s[end] ||
+	    inet_pton(AF_INET, ip, addr) != 1 || !p || p > 65535)
+		return false;
+	*port = p;
+	return true;
+}
+
+/* The service a map named svc-S is for; false if it is none of ours. */
+static bool nfts_parse_svc(const char *name, struct skiff_dp_service *svc)
+{
+	char proto[4], check[NFTS_NAME_LEN];
+	int end = 0;
+
+	memset(svc, 0, sizeof(*svc));
+	if (sscanf(name, "svc-%3[a-z]-%n", proto, &end) != 1 || !end ||
+	    skiff_dp_proto_parse(proto, &svc->proto) ||
+	    !nfts_parse_addr_port(name + end, &svc->vip, &svc->port))
+		return false;
+	/* One spelling only: "010.1.1.1" is not ours. */
+	nfts_name(check, "svc", svc, NULL);
+	return !strcmp(check, name);
+}
+
+/* The backend of @svc a chain named ep-E is for. */
+static bool nfts_parse_ep(const char *name, const struct skiff_dp_service *svc,
+			  struct skiff_dp_endpoint *ep)
+{
+	char prefix[NFTS_NAME_LEN], check[NFTS_NAME_LEN];
+	size_t len;
+
+	nfts_name(prefix, "ep", svc, NULL);
+	len = strlen(prefix);
+	memset(ep, 0, sizeof(*ep));
+	if (strncmp(name, prefix, len) || name[len] != '-' ||
+	    !nfts_parse_addr_port(name + len + 1, &ep->addr, &ep->port))
+		return false;
+	nfts_name(check, "ep", svc, ep);
+	return !strcmp(check, name);
+}
+
+/* ---- services in memory ------------------------------------------------ */
+
+static int nfts_ep_cmp(const void *a, const void *b)
+{
+	const struct skiff_dp_endpoint *x = a, *y = b;
+	uint32_t ax = ntohl(x->addr.s_addr), ay = ntohl(y->addr.s_addr);
+
+	if (ax != ay)
+		return ax < ay ? -1 : 1;
+	return (int)x->port - (int)y->port;
+}
+
+static int nfts_svc_cmp(const void *a, const void *b)
+{
+	const struct skiff_dp_service *x = &((const struct nfts_svc *)a)->key;
+	const struct skiff_dp_service *y = &((const struct nfts_svc *)b)->key;
+	uint32_t vx = ntohl(x->vip.s_addr), vy = ntohl(y->vip.s_addr);
+
+	if (vx != vy)
+		return vx < vy ? -1 : 1;
+	if (x->port != y->port)
+		return (int)x->port - (int)y->port;
+	return (int)x->proto - (int)y->proto;
+}
+
+static bool nfts_svc_has(const struct nfts_svc *s,
+			 const struct skiff_dp_endpoint *ep)
+{
+	return s->exists && bsearch(ep, s->backends, s->count,
+				    sizeof(*ep), nfts_ep_cmp);
+}
+
+static uint32_t nfts_svc_weight(const struct nfts_svc *s)
+{
+	uint32_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < s->count; i++)
+		total += s->backends[i].weight;
+	return total;
+}
+
+static void nfts_svc_free(struct nfts_svc *s)
+{
+	free(s->backends);
+	s->backends = NULL;
+	s->count = 0;
+}
+
+/* The service the caller asks for: backends sorted, weight 0 read as 1. */
+static int nfts_svc_want(struct nfts_svc *s, const struct skiff_dp_service *svc,
+			 const struct skiff_dp_endpoint *backends,
+			 unsigned int count, struct skiff_error *e)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->key = *svc;
+	s->exists = true;
+	if (!count)
+		return 0;
+	s->backends = calloc(count, sizeof(*backends));
+	if (!s->backends)
+		return nfts_nomem(e);
+	memcpy(s->backends, backends, count * sizeof(*backends));
+	s->count = count;
+	for (i = 0; i < count; i++)
+		if (!s->backends[i].weight)
+			s->backends[i].weight = 1;
+	qsort(s->backends, count, sizeof(*backends), nfts_ep_cmp);
+	return 0;
+}
+
+/* ---- the socket and its requests --------------------------------------- */
+
+static int nfts_open(struct nfts *n, struct skiff_error *e)
+{
+	int one = 1;
+
+	memset(n, 0, sizeof(*n));
+	n->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!n->nl)
+		return skiff_error_set(e, -errno,
+				       "cannot open a netfilter socket");
+	if (mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto err_close;
+	if (mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &one,
+				  sizeof(one)) < 0)
+		goto err_close;
+	/* A capped error is enough: we know what we sent. */
+	mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	n->portid = mnl_socket_get_portid(n->nl);
+	n->seq = 1;
+	return 0;
+
+err_close:
+	skiff_error_set(e, -errno, "cannot set up a netfilter netlink socket");
+	mnl_socket_close(n->nl);
+	return e->err;
+}
+
+static void nfts_close(struct nfts *n)
+{
+	mnl_socket_close(n->nl);
+}
+
+/**
+ * struct nfts_req - one request's answers
+ * @parse: called for each reply but errors and acks; 0 or -errno
+ * @arg: its argument
+ * @err: what @parse returned, when it failed
+ * @kerr: the kernel's error and message, when it refused
+ */
+struct nfts_req {
+	int (*parse)(const struct nlmsghdr *nlh, void *arg);
+	void *arg;
+	int err;
+	struct skiff_error kerr;
+};
+
+static int nfts_req_data(const struct nlmsghdr *nlh, void *data)
+{
+	struct nfts_req *req = data;
+
+	req->err = req->parse ? req->parse(nlh, req->arg) : 0;
+	return req->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int nfts_req_error(const struct nlmsghdr *nlh, void *data)
+{
+	struct nfts_req *req = data;
+
+	if (skiff_nl_extack_parse(nlh, nlh->nlmsg_len, &req->kerr) < 0)
+		skiff_error_set(&req->kerr, -EBADMSG,
+				"malformed error message from the kernel");
+	return req->kerr.err ? MNL_CB_ERROR : MNL_CB_STOP;
+}
+
+/* Why the answers to a request stopped coming: into @e. */
+static int nfts_req_fail(const struct nfts_req *req, int err,
+			 struct skiff_error *e)
+{
+	if (req->kerr.err)
+		return skiff_error_set(e, req->kerr.err,
+				       "cannot read the nftables ruleset%s%s",
+				       req->kerr.msg[0] ? ": " : "",
+				       req->kerr.msg);
+	if (req->err == -ENOMEM)
+		return nfts_nomem(e);
+	if (req->err)
+		return skiff_error_set(e, req->err,
+				       "unexpected nftables message");
+	if (err == -EINTR)
+		return skiff_error_set(e, -EINTR,
+				       "the ruleset changed while being read");
+	return skiff_error_set(e, err, "cannot read the nftables ruleset");
+}
+
+/*
+ * Sends the request @nlh, hands each reply to @parse until the kernel is
+ * done (a dump's end, or the ack of a get). Returns 0 or -errno with @e
+ * set: the kernel's errno (-ENOENT for what does not exist), -EINTR for a
+ * dump the ruleset changed under.
+ */
+static int nfts_talk(struct nfts *n, struct nlmsghdr *nlh,
+		     int (*parse)(const struct nlmsghdr *nlh, void *arg),
+		     void *arg, struct skiff_error *e)
+{
+	static mnl_cb_t ctl[NLMSG_ERROR + 1] = {
+		[NLMSG_ERROR] = nfts_req_error,
+	};
+	struct nfts_req req = { .parse = parse, .arg = arg };
+	uint32_t seq = nlh->nlmsg_seq;
+	char *buf;
+	int ret;
+
+	skiff_error_clear(&req.kerr);
+	buf = malloc(NFTS_RECV_LEN);
+	if (!buf)
+		return nfts_nomem(e);
+	ret = mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len);
+	while (ret > 0) {
+		ret = mnl_socket_recvfrom(n->nl, buf, NFTS_RECV_LEN);
+		if (ret <= 0)
+			break;
+		ret = mnl_cb_run2(buf, ret, seq, n->portid, nfts_req_data,
+				  &req, ctl, ARRAY_SIZE(ctl));
+	}
+	free(buf);
+	if (ret < 0)
+		return nfts_req_fail(&req, -errno, e);
+	return 0;
+}
+
+/* A request header for @type in our table's family. */
+static struct nlmsghdr *nfts_request(struct nfts *n, char *buf, uint16_t type,
+				     uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4,
+				     NLM_F_REQUEST | flags, n->seq++);
+}
+
+static int nfts_parse_gen(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_gen *gen = nftnl_gen_alloc();
+	int err = 0;
+
+	if (!gen)
+		return -ENOMEM;
+	if (nftnl_gen_nlmsg_parse(nlh, gen) < 0)
+		err = -EBADMSG;
+	else
+		*(uint32_t *)arg = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+	nftnl_gen_free(gen);
+	return err;
+}
+
+/* The ruleset's generation: it changes with every transaction. */
+static int nfts_get_gen(struct nfts *n, uint32_t *genid, struct skiff_error *e)
+{
+	char buf[NFTS_REQ_LEN] = {};
+	struct nlmsghdr *nlh;
+
+	nlh = nfts_request(n, buf, NFT_MSG_GETGEN, NLM_F_ACK);
+	return nfts_talk(n, nlh, nfts_parse_gen, genid, e);
+}
+
+/* ---- reading services back --------------------------------------------- */
+
+static int nfts_udata_comment(const struct nftnl_udata *attr, void *data)
+{
+	const char **comment = data;
+	const char *value = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_COMMENT && len &&
+	    value[len - 1] == '\0')
+		*comment = value;
+	return 0;
+}
+
+/* The affinity timeout kept in the comment of the map svc-S. */
+static uint32_t nfts_set_affinity(const struct nftnl_set *s)
+{
+	const char *comment = NULL;
+	const void *udata;
+	uint32_t len;
+	unsigned int timeout;
+
+	if (!nftnl_set_is_set(s, NFTNL_SET_USERDATA))
+		return 0;
+	udata = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
+	nftnl_udata_parse(udata, len, nfts_udata_comment, &comment);
+	if (!comment || sscanf(comment, "affinity %u", &timeout) != 1)
+		return 0;
+	return timeout;
+}
+
+static int nfts_parse_set(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_set *s = arg;
+
+	return nftnl_set_nlmsg_parse(nlh, s) < 0 ? -EBADMSG : 0;
+}
+
+static int nfts_parse_elems(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_set *s = arg;
+
+	return nftnl_set_elems_nlmsg_parse(nlh, s) < 0 ? -EBADMSG : 0;
+}
+
+/*
+ * Set @name of our table, as requests name it: to get, dump, delete or
+ * fill with elements. NULL @name: every set of the table, for a dump.
+ */
+static struct nftnl_set *nfts_set_named(const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTS_TABLE) < 0 ||
+	    (name && nftnl_set_set_str(s, NFTNL_SET_NAME, name) < 0)) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The map svc-S of service @svc. */
+static struct nftnl_set *nfts_svc_set(const struct skiff_dp_service *svc)
+{
+	char name[NFTS_NAME_LEN];
+
+	nfts_name(name, "svc", svc, NULL);
+	return nfts_set_named(name);
+}
+
+/* The ends of the ranges of a map svc-S, to measure the ranges with. */
+struct nfts_ranges {
+	struct skiff_dp_endpoint *eps;
+	uint32_t *starts;
+	uint32_t *bounds;
+	unsigned int count;
+	unsigned int nbounds;
+	const struct skiff_dp_service *svc;
+};
+
+static uint32_t nfts_elem_key(struct nftnl_set_elem *el, uint16_t attr)
+{
+	uint32_t len, key = 0;
+	const void *data = nftnl_set_elem_get(el, attr, &len);
+
+	if (data && len == sizeof(key))
+		memcpy(&key, data, sizeof(key));
+	return ntohl(key);
+}
+
+/* One element: a range's start naming a backend, or a range's end. */
+static int nfts_range_add(struct nftnl_set_elem *el, void *arg)
+{
+	struct nfts_ranges *r = arg;
+	uint32_t key = nfts_elem_key(el, NFTNL_SET_ELEM_KEY);
+	const char *chain;
+
+	r->bounds[r->nbounds++] = key;
+	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_FLAGS) &&
+	    (nftnl_set_elem_get_u32(el, NFTNL_SET_ELEM_FLAGS) &
+	     NFT_SET_ELEM_INTERVAL_END))
+		return 0;
+	chain = nftnl_set_elem_get_str(el, NFTNL_SET_ELEM_CHAIN);
+	if (!chain || !nfts_parse_ep(chain, r->svc, &r->eps[r->count]))
+		return 0;	/* not ours: ignored */
+	/* A set type that keeps a range in one element. */
+	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_KEY_END))
+		r->bounds[r->nbounds++] =
+			nfts_elem_key(el, NFTNL_SET_ELEM_KEY_END) + 1;
+	r->starts[r->count++] = key;
+	return 0;
+}
+
+static int nfts_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Each backend's weight: from its range's start to the next boundary. */
+static void nfts_ranges_weigh(struct nfts_ranges *r)
+{
+	unsigned int i, j;
+
+	qsort(r->bounds, r->nbounds, sizeof(*r->bounds), nfts_u32_cmp);
+	for (i = 0; i < r->count; i++) {
+		r->eps[i].weight = 1;
+		for (j = 0; j < r->nbounds; j++) {
+			if (r->bounds[j] > r->starts[i]) {
+				r->eps[i].weight = r->bounds[j] - r->starts[i];
+				break;
+			}
+		}
+	}
+}
+
+static int nfts_elem_count(struct nftnl_set_elem *el, void *arg)
+{
+	(void)el;
+	++*(unsigned int *)arg;
+	return 0;
+}
+
+/* The backends of service @s from the elements of its map @set. */
+static int nfts_read_backends(struct nfts_svc *s, struct nftnl_set *set)
+{
+	struct nfts_ranges r = { .svc = &s->key };
+	unsigned int n = 1;
+	int err = -ENOMEM;
+
+	nftnl_set_elem_foreach(set, nfts_elem_count, &n);
+	r.eps = calloc(n, sizeof(*r.eps));
+	r.starts = calloc(n, sizeof(*r.starts));
+	r.bounds = calloc(2 * n, sizeof(*r.bounds));
+	if (!r.eps || !r.starts || !r.bounds)
+		goto out_free;
+	nftnl_set_elem_foreach(set, nfts_range_add, &r);
+	nfts_ranges_weigh(&r);
+	qsort(r.eps, r.count, sizeof(*r.eps), nfts_ep_cmp);
+	s->backends = r.eps;
+	s->count = r.count;
+	r.eps = NULL;
+	err = 0;
+out_free:
+	free(r.bounds);
+	free(r.starts);
+	free(r.eps);
+	return err;
+}
+
+/* Dumps the elements of the map svc-S of @s and reads its backends. */
+static int nfts_read_elems(struct nfts *n, struct nfts_svc *s,
+			   struct skiff_error *e)
+{
+	char buf[NFTS_REQ_LEN] = {};
+	struct nlmsghdr *nlh;
+	struct nftnl_set *set;
+	int err;
+
+	set = nfts_svc_set(&s->key);
+	if (!set)
+		return nfts_nomem(e);
+	nlh = nfts_request(n, buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
+	nftnl_set_elems_nlmsg_build_payload(nlh, set);
+	err = nfts_talk(n, nlh, nfts_parse_elems, set, e);
+	if (!err && nfts_read_backends(s, set))
+		err = nfts_nomem(e);
+	nftnl_set_free(set);
+	return err;
+}
+
+/*
+ * What the table holds of service @key, and the generation it was read at
+ * into @n->genid. @s->exists is false when the service is not there.
+ */
+static int nfts_read_service(struct nfts *n,
+			     const struct skiff_dp_service *key,
+			     struct nfts_svc *s, struct skiff_error *e)
+{
+	char buf[NFTS_REQ_LEN] = {};
+	struct nlmsghdr *nlh;
+	struct nftnl_set *set;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->key = *key;
+	err = nfts_get_gen(n, &n->genid, e);
+	if (err)
+		return err;
+	set = nfts_svc_set(key);
+	if (!set)
+		return nfts_nomem(e);
+	nlh = nfts_request(n, buf, NFT_MSG_GETSET, NLM_F_ACK);
+	nftnl_set_nlmsg_build_payload(nlh, set);
+	err = nfts_talk(n, nlh, nfts_parse_set, set, e);
+	if (!err)
+		s->key.affinity_timeout = nfts_set_affinity(set);
+	nftnl_set_free(set);
+	if (err == -ENOENT) {
+		/* No such table or no such map: no such service. */
+		skiff_error_clear(e);
+		return 0;
+	}
+	if (err)
+		return err;
+	s->exists = true;
+	return nfts_read_elems(n, s, e);
+}
+
+/* ---- building a batch -------------------------------------------------- */
+
+/* Makes room for one more message. */
+static int nfts_batch_reserve(struct nfts_batch *b)
+{
+	size_t cap;
+	char *buf;
+
+	if (b->cap - b->len >= NFTS_MSG_MAX)
+		return 0;
+	cap = b->cap ? 2 * b->cap : 4 * NFTS_MSG_MAX;
+	buf = realloc(b->buf, cap);
+	if (!buf)
+		return -ENOMEM;
+	/* libmnl leaves attribute padding as it finds it. */
+	memset(buf + b->cap, 0, cap - b->cap);
+	b->buf = buf;
+	b->cap = cap;
+	return 0;
+}
+
+/*
+ * Starts a batch. With @genid, the kernel applies it only if the ruleset
+ * is still at that generation (else ERESTART).
+ */
+static int nfts_batch_begin(struct nfts_batch *b, struct nfts *n,
+			    uint32_t genid)
+{
+	struct nlmsghdr *nlh;
+
+	memset(b, 0, sizeof(*b));
+	if (nfts_batch_reserve(b))
+		return -ENOMEM;
+	b->seq = n->seq;
+	b->first = b->seq;
+	nlh = nftnl_batch_begin(b->buf, b->seq++);
+	if (genid)
+		mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
+	b->len = NLMSG_ALIGN(nlh->nlmsg_len);
+	return 0;
+}
+
+static void nfts_batch_free(struct nfts_batch *b)
+{
+	free(b->buf);
+}
+
+/* The header of the next message; its payload is written after it. */
+static struct nlmsghdr *nfts_msg(struct nfts_batch *b, uint16_t type,
+				 uint16_t flags)
+{
+	if (nfts_batch_reserve(b))
+		return NULL;
+	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFPROTO_IPV4,
+				     flags, b->seq++);
+}
+
+/* Counts in the message @nlh that nfts_msg() gave and the caller filled. */
+static void nfts_msg_done(struct nfts_batch *b, struct nlmsghdr *nlh)
+{
+	b->last = b->len;
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* What each message of ours does, and its attribute naming the object. */
+static const struct {
+	uint16_t type;
+	const char *what;
+	uint16_t name;
+} nfts_msgs[] = {
+	{ NFT_MSG_NEWTABLE, "the new table", NFTA_TABLE_NAME },
+	{ NFT_MSG_NEWCHAIN, "the new chain", NFTA_CHAIN_NAME },
+	{ NFT_MSG_DELCHAIN, "the deletion of chain", NFTA_CHAIN_NAME },
+	{ NFT_MSG_NEWRULE, "a new rule in chain", NFTA_RULE_CHAIN },
+	{ NFT_MSG_DELRULE, "the flush of chain", NFTA_RULE_CHAIN },
+	{ NFT_MSG_NEWSET, "the new set", NFTA_SET_NAME },
+	{ NFT_MSG_DELSET, "the deletion of set", NFTA_SET_NAME },
+	{ NFT_MSG_NEWSETELEM, "new elements in set", NFTA_SET_ELEM_LIST_SET },
+	{ NFT_MSG_DELSETELEM, "the deletion of elements in set",
+	  NFTA_SET_ELEM_LIST_SET },
+	{ NFT_MSG_NEWOBJ, "the new counter", NFTA_OBJ_NAME },
+	{ NFT_MSG_DELOBJ, "the deletion of counter", NFTA_OBJ_NAME },
+};
+
+/*
+ * Says in @e which message of batch @b the kernel refused with @kerr: the
+ * one with sequence number @seq, found again in the batch.
+ */
+static void nfts_batch_refused(const struct nfts_batch *b, uint32_t seq,
+			       const struct skiff_error *kerr,
+			       struct skiff_error *e)
+{
+	const char *what = "the transaction", *name = "";
+	const struct nlmsghdr *nlh = (const void *)b->buf;
+	const struct nlattr *attr;
+	int len = b->len;
+	unsigned int i;
+
+	while (mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_seq != seq)
+		nlh = mnl_nlmsg_next(nlh, &len);
+	for (i = 0; mnl_nlmsg_ok(nlh, len) && i < ARRAY_SIZE(nfts_msgs); i++) {
+		if (NFNL_MSG_TYPE(nlh->nlmsg_type) != nfts_msgs[i].type)
+			continue;
+		what = nfts_msgs[i].what;
+		mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
+			if (mnl_attr_get_type(attr) == nfts_msgs[i].name)
+				name = mnl_attr_get_str(attr);
+	}
+	skiff_error_set(e, kerr->err, "nftables refused %s%s%s%s%s", what,
+			name[0] ? " " : "", name, kerr->msg[0] ? ": " : "",
+			kerr->msg);
+}
+
+/* Notes the error @nlh, if about batch @b, in @e (the first one only). */
+static void nfts_batch_error(const struct nfts_batch *b,
+			     const struct nlmsghdr *nlh, uint32_t acked,
+			     struct skiff_error *e, bool *done)
+{
+	struct skiff_error kerr;
+
+	if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < b->first ||
+	    nlh->nlmsg_seq > acked ||
+	    skiff_nl_extack_parse(nlh, nlh->nlmsg_len, &kerr) < 0)
+		return;
+	if (nlh->nlmsg_seq == acked)
+		*done = true;
+	if (kerr.err && !e->err)
+		nfts_batch_refused(b, nlh->nlmsg_seq, &kerr, e);
+}
+
+/*
+ * Reads the kernel's answers to batch @b. It handles a batch while we send
+ * it, so every answer is queued when sendmsg returns: errors, one for each
+ * refused message, then the ack of the last command (sequence @acked).
+ */
+static int nfts_batch_answers(struct nfts *n, const struct nfts_batch *b,
+			      uint32_t acked, struct skiff_error *e)
+{
+	int fd = mnl_socket_get_fd(n->nl);
+	struct nlmsghdr *nlh;
+	bool done = false;
+	char *buf;
+	int len;
+
+	buf = malloc(NFTS_RECV_LEN);
+	if (!buf)
+		return nfts_nomem(e);
+	for (;;) {
+		len = recv(fd, buf, NFTS_RECV_LEN, MSG_DONTWAIT);
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			break;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len))
+			nfts_batch_error(b, nlh, acked, e, &done);
+	}
+	if (len < 0 && errno != EAGAIN && !e->err)
+		skiff_error_set(e, -errno, "cannot read what nftables said");
+	free(buf);
+	if (!e->err && !done)
+		skiff_error_set(e, -EIO, "nftables did not answer the batch");
+	return e->err;
+}
+
+/* Ends batch @b, sends it, and returns what the kernel made of it. */
+static int nfts_batch_commit(struct nfts *n, struct nfts_batch *b,
+			     struct skiff_error *e)
+{
+	struct nlmsghdr *nlh;
+	uint32_t acked;
+	int size;
+
+	if (nfts_batch_reserve(b))
+		return nfts_nomem(e);
+	/* Only the last command is acked: errors come whatever the flags. */
+	nlh = (struct nlmsghdr *)(b->buf + b->last);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	acked = nlh->nlmsg_seq;
+	nlh = nftnl_batch_end(b->buf + b->len, b->seq++);
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	n->seq = b->seq;
+
+	/* The whole batch is one datagram: the socket must take it. */
+	size = b->len + NFTS_MSG_MAX;
+	if (setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE,
+		       &size, sizeof(size)) < 0)
+		setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUF,
+			   &size, sizeof(size));
+	skiff_error_clear(e);
+	if (mnl_socket_sendto(n->nl, b->buf, b->len) < 0)
+		return skiff_error_set(e, -errno,
+				       "cannot send the nftables batch");
+	return nfts_batch_answers(n, b, acked, e);
+}
+
+/* ---- objects ----------------------------------------------------------- */
+
+static int nfts_put_table(struct nfts_batch *b)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	int err = -ENOMEM;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTS_TABLE) < 0)
+		goto out_free;
+	nlh = nfts_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	if (!nlh)
+		goto out_free;
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nfts_msg_done(b, nlh);
+	err = 0;
+out_free:
+	nftnl_table_free(t);
+	return err;
+}
+
+/* A base chain's hook, or none for a regular chain. */
+struct nfts_hook {
+	const char *type;
+	uint32_t hooknum;
+	int32_t prio;
+};
+
+/*
+ * NFT_MSG_NEWCHAIN or NFT_MSG_DELCHAIN for chain @name; @hook for a new
+ * base chain.
+ */
+static int nfts_put_chain(struct nfts_batch *b, uint16_t type,
+			  const char *name, const struct nfts_hook *hook)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+	int err = -ENOMEM;
+
+	if (!c)
+		return -ENOMEM;
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	if (nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTS_TABLE) < 0 ||
+	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name) < 0)
+		goto out_free;
+	if (hook) {
+		if (nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, hook->type) < 0)
+			goto out_free;
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook->hooknum);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, hook->prio);
+	}
+	nlh = nfts_msg(b, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0);
+	if (!nlh)
+		goto out_free;
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nfts_msg_done(b, nlh);
+	err = 0;
+out_free:
+	nftnl_chain_free(c);
+	return err;
+}
+
+/* Deletes every rule of chain @name. */
+static int nfts_put_flush(struct nfts_batch *b, const char *name)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+	int err = -ENOMEM;
+
+	if (!r)
+		return -ENOMEM;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	if (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTS_TABLE) < 0 ||
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, name) < 0)
+		goto out_free;
+	nlh = nfts_msg(b, NFT_MSG_DELRULE, 0);
+	if (!nlh)
+		goto out_free;
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nfts_msg_done(b, nlh);
+	err = 0;
+out_free:
+	nftnl_rule_free(r);
+	return err;
+}
+
+/* NFT_MSG_NEWOBJ or NFT_MSG_DELOBJ for counter @name. */
+static int nfts_put_counter(struct nfts_batch *b, uint16_t type,
+			    const char *name)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nlmsghdr *nlh;
+	int err = -ENOMEM;
+
+	if (!o)
+		return -ENOMEM;
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, NFPROTO_IPV4);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	/* libnftnl 1.2 cannot say that these failed: looked at below. */
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NFTS_TABLE);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+	if (!nftnl_obj_is_set(o, NFTNL_OBJ_TABLE) ||
+	    !nftnl_obj_is_set(o, NFTNL_OBJ_NAME))
+		goto out_free;
+	nlh = nfts_msg(b, type, type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0);
+	if (!nlh)
+		goto out_free;
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nfts_msg_done(b, nlh);
+	err = 0;
+out_free:
+	nftnl_obj_free(o);
+	return err;
+}
+
+/**
+ * struct nfts_set_spec - a named set or verdict map
+ * @name: its name
+ * @flags: NFT_SET_*; NFT_SET_MAP makes it a verdict map
+ * @key_type: nft's data type of the key
+ * @key_len: bytes
+ * @comment: shown by nft, NULL for none
+ */
+struct nfts_set_spec {
+	const char *name;
+	uint32_t flags;
+	uint32_t key_type;
+	uint32_t key_len;
+	const char *comment;
+};
+
+static int nfts_set_comment(struct nftnl_set *s, const char *comment)
+{
+	struct nftnl_udata_buf *udata;
+	int err = -ENOMEM;
+
+	udata = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	if (!udata)
+		return -ENOMEM;
+	if (nftnl_udata_put_strz(udata, NFTNL_UDATA_SET_COMMENT, comment) &&
+	    !nftnl_set_set_data(s, NFTNL_SET_USERDATA,
+				nftnl_udata_buf_data(udata),
+				nftnl_udata_buf_len(udata)))
+		err = 0;
+	nftnl_udata_buf_free(udata);
+	return err;
+}
+
+/* A new set (or map) @spec. */
+static int nfts_put_new_set(struct nfts_batch *b,
+			    const struct nfts_set_spec *spec)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+	int err = -ENOMEM;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, spec->flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, spec->key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, spec->key_len);
+	if (spec->flags & NFT_SET_MAP) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	}
+	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTS_TABLE) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, spec->name) < 0 ||
+	    (spec->comment && nfts_set_comment(s, spec->comment)))
+		goto out_free;
+	nlh = nfts_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE);
+	if (!nlh)
+		goto out_free;
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nfts_msg_done(b, nlh);
+	err = 0;
+out_free:
+	nftnl_set_free(s);
+	return err;
+}
+
+/*
+ * Message @type about set @s (consumed): NFT_MSG_DELSET, or
+ * NFT_MSG_NEWSETELEM / NFT_MSG_DELSETELEM for its elements (none: a flush).
+ */
+static int nfts_put_set_msg(struct nfts_batch *b, uint16_t type,
+			    struct nftnl_set *s)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = nfts_msg(b, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
+	if (!nlh) {
+		nftnl_set_free(s);
+		return -ENOMEM;
+	}
+	if (type == NFT_MSG_DELSET)
+		nftnl_set_nlmsg_build_payload(nlh, s);
+	else
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nfts_msg_done(b, nlh);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* NFT_MSG_DELSET, or a flush (NFT_MSG_DELSETELEM) of set @name. */
+static int nfts_put_set_del(struct nfts_batch *b, uint16_t type,
+			    const char *name)
+{
+	struct nftnl_set *s = nfts_set_named(name);
+
+	return s ? nfts_put_set_msg(b, type, s) : -ENOMEM;
+}
+
+/* Adds to @s the element @key, a range end or going to chain @chain. */
+static int nfts_elem_add(struct nftnl_set *s, const void *key, uint32_t len,
+			 bool end, const char *chain)
+{
+	struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+
+	if (!el)
+		return -ENOMEM;
+	if (nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, len) < 0)
+		goto err_free;
+	if (end)
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS,
+				       NFT_SET_ELEM_INTERVAL_END);
+	if (chain) {
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, NFT_GOTO);
+		if (nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, chain) < 0)
+			goto err_free;
+	}
+	nftnl_set_elem_add(s, el);
+	return 0;
+
+err_free:
+	nftnl_set_elem_free(el);
+	return -ENOMEM;
+}
+
+/* ---- rules ------------------------------------------------------------- */
+
+static int nfts_rule_begin(struct nfts_rule *rb, const char *chain)
+{
+	rb->nomem = false;
+	rb->r = nftnl_rule_alloc();
+	if (!rb->r)
+		return -ENOMEM;
+	nftnl_rule_set_u32(rb->r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	if (nftnl_rule_set_str(rb->r, NFTNL_RULE_TABLE, NFTS_TABLE) < 0 ||
+	    nftnl_rule_set_str(rb->r, NFTNL_RULE_CHAIN, chain) < 0) {
+		nftnl_rule_free(rb->r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Appends the rule @rb (consumed) to its chain. */
+static int nfts_rule_put(struct nfts_batch *b, struct nfts_rule *rb)
+{
+	struct nlmsghdr *nlh = NULL;
+
+	if (!rb->nomem)
+		nlh = nfts_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+	if (nlh) {
+		nftnl_rule_nlmsg_build_payload(nlh, rb->r);
+		nfts_msg_done(b, nlh);
+	}
+	nftnl_rule_free(rb->r);
+	return nlh ? 0 : -ENOMEM;
+}
+
+/* A new expression @name at the end of rule @rb; NULL once out of memory. */
+static struct nftnl_expr *ex_new(struct nfts_rule *rb, const char *name)
+{
+	struct nftnl_expr *ex;
+
+	if (rb->nomem)
+		return NULL;
+	ex = nftnl_expr_alloc(name);
+	if (!ex) {
+		rb->nomem = true;
+		return NULL;
+	}
+	nftnl_rule_add_expr(rb->r, ex);
+	return ex;
+}
+
+static void ex_payload(struct nfts_rule *rb, uint32_t base, uint32_t offset,
+		       uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *ex = ex_new(rb, "payload");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+}
+
+/* ip saddr (@daddr false) or ip daddr into @dreg */
+static void ex_ip_addr(struct nfts_rule *rb, bool daddr, uint32_t dreg)
+{
+	ex_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, daddr ? 16 : 12, 4, dreg);
+}
+
+/* th dport into @dreg */
+static void ex_dport(struct nfts_rule *rb, uint32_t dreg)
+{
+	ex_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, dreg);
+}
+
+static void ex_meta(struct nfts_rule *rb, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *ex = ex_new(rb, "meta");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_META_DREG, dreg);
+}
+
+static void ex_cmp(struct nfts_rule *rb, uint32_t op, uint32_t sreg,
+		   const void *data, uint32_t len)
+{
+	struct nftnl_expr *ex = ex_new(rb, "cmp");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_CMP_SREG, sreg);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(ex, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+/* meta l4proto @proto */
+static void ex_l4proto(struct nfts_rule *rb, uint8_t proto)
+{
+	ex_meta(rb, NFT_META_L4PROTO, NFT_REG_1);
+	ex_cmp(rb, NFT_CMP_EQ, NFT_REG_1, &proto, sizeof(proto));
+}
+
+/* reg = (reg & @mask) ^ @xor, on a 32-bit host-order value */
+static void ex_bitwise(struct nfts_rule *rb, uint32_t reg, uint32_t mask,
+		       uint32_t xor)
+{
+	struct nftnl_expr *ex = ex_new(rb, "bitwise");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_BITWISE_SREG, reg);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_BITWISE_DREG, reg);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_BITWISE_LEN, sizeof(uint32_t));
+	nftnl_expr_set(ex, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask));
+	nftnl_expr_set(ex, NFTNL_EXPR_BITWISE_XOR, &xor, sizeof(xor));
+}
+
+/* meta mark set (mark & @mask) ^ @xor */
+static void ex_mark(struct nfts_rule *rb, uint32_t mask, uint32_t xor)
+{
+	struct nftnl_expr *ex;
+
+	ex_meta(rb, NFT_META_MARK, NFT_REG_1);
+	ex_bitwise(rb, NFT_REG_1, mask, xor);
+	ex = ex_new(rb, "meta");
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_META_SREG, NFT_REG_1);
+}
+
+/* meta mark set mark | 0x4000: masquerade this connection */
+static void ex_mark_masq(struct nfts_rule *rb)
+{
+	ex_mark(rb, ~NFTS_MARK, NFTS_MARK);
+}
+
+/* @sreg in set @set (@flags NFT_LOOKUP_F_INV: not in) */
+static void ex_lookup(struct nfts_rule *rb, uint32_t sreg, const char *set,
+		      uint32_t flags)
+{
+	struct nftnl_expr *ex = ex_new(rb, "lookup");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_LOOKUP_SREG, sreg);
+	nftnl_expr_set_str(ex, NFTNL_EXPR_LOOKUP_SET, set);
+	if (flags)
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_LOOKUP_FLAGS, flags);
+}
+
+/* vmap @map on the key in @sreg */
+static void ex_vmap(struct nfts_rule *rb, uint32_t sreg, const char *map)
+{
+	struct nftnl_expr *ex = ex_new(rb, "lookup");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_LOOKUP_SREG, sreg);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(ex, NFTNL_EXPR_LOOKUP_SET, map);
+}
+
+/* jump, goto (to @chain) or return */
+static void ex_verdict(struct nfts_rule *rb, int verdict, const char *chain)
+{
+	struct nftnl_expr *ex = ex_new(rb, "immediate");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_IMM_VERDICT, verdict);
+	if (chain)
+		nftnl_expr_set_str(ex, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
+static void ex_imm(struct nfts_rule *rb, uint32_t dreg, const void *data,
+		   uint32_t len)
+{
+	struct nftnl_expr *ex = ex_new(rb, "immediate");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_IMM_DREG, dreg);
+	nftnl_expr_set(ex, NFTNL_EXPR_IMM_DATA, data, len);
+}
+
+/* counter name @name */
+static void ex_counter(struct nfts_rule *rb, const char *name)
+{
+	struct nftnl_expr *ex = ex_new(rb, "objref");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_expr_set_str(ex, NFTNL_EXPR_OBJREF_IMM_NAME, name);
+}
+
+/*
+ * numgen random mod @mod into @dreg, turned to network order: the ranges
+ * of an interval map compare as big-endian numbers.
+ */
+static void ex_numgen(struct nfts_rule *rb, uint32_t mod, uint32_t dreg)
+{
+	struct nftnl_expr *ex = ex_new(rb, "numgen");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NG_DREG, dreg);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NG_MODULUS, mod);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NG_OFFSET, 0);
+	ex = ex_new(rb, "byteorder");
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_BYTEORDER_SREG, dreg);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_BYTEORDER_DREG, dreg);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_BYTEORDER_LEN, sizeof(uint32_t));
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_BYTEORDER_SIZE, sizeof(uint32_t));
+}
+
+/* update @set { ip saddr timeout @seconds } */
+static void ex_affinity_update(struct nfts_rule *rb, const char *set,
+			       uint32_t seconds)
+{
+	struct nftnl_expr *ex;
+
+	ex_ip_addr(rb, false, NFT_REG_1);
+	ex = ex_new(rb, "dynset");
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_str(ex, NFTNL_EXPR_DYNSET_SET_NAME, set);
+	nftnl_expr_set_u64(ex, NFTNL_EXPR_DYNSET_TIMEOUT,
+			   (uint64_t)seconds * 1000);
+}
+
+/* dnat to @addr:@port */
+static void ex_dnat(struct nfts_rule *rb, struct in_addr addr, uint16_t port)
+{
+	uint16_t nport = htons(port);
+	struct nftnl_expr *ex;
+
+	ex_imm(rb, NFT_REG_1, &addr, sizeof(addr));
+	ex_imm(rb, NFT_REG_2, &nport, sizeof(nport));
+	ex = ex_new(rb, "nat");
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_NAT_FLAGS,
+			   NF_NAT_RANGE_PROTO_SPECIFIED);
+}
+
+static void ex_reject(struct nfts_rule *rb, uint32_t type, uint8_t code)
+{
+	struct nftnl_expr *ex = ex_new(rb, "reject");
+
+	if (!ex)
+		return;
+	nftnl_expr_set_u32(ex, NFTNL_EXPR_REJECT_TYPE, type);
+	nftnl_expr_set_u8(ex, NFTNL_EXPR_REJECT_CODE, code);
+}
+
+/* ---- the fixed part of the table --------------------------------------- */
+
+static const struct nfts_set_spec nfts_base_sets[] = {
+	{ "cluster-cidr", NFT_SET_INTERVAL, NFTS_TYPE_IPADDR, 4, NULL },
+	{ "service-ips", NFT_SET_MAP, NFTS_TYPE_IP_PROTO_PORT,
+	  NFTS_KEY_IP_PROTO_PORT, NULL },
+	{ "service-nodeports", NFT_SET_MAP, NFTS_TYPE_PROTO_PORT,
+	  NFTS_KEY_PROTO_PORT, NULL },
+	{ "no-endpoint-services", NFT_SET_MAP, NFTS_TYPE_IP_PROTO_PORT,
+	  NFTS_KEY_IP_PROTO_PORT, NULL },
+	{ "no-endpoint-nodeports", NFT_SET_MAP, NFTS_TYPE_PROTO_PORT,
+	  NFTS_KEY_PROTO_PORT, NULL },
+};
+
+static const struct {
+	const char *name;
+	struct nfts_hook hook;
+} nfts_base_chains[] = {
+	{ "services", { NULL, 0, 0 } },
+	{ "no-endpoints", { NULL, 0, 0 } },
+	{ "reject-chain", { NULL, 0, 0 } },
+	/* Numeric priorities: a nat output chain refuses "dstnat". */
+	{ "nat-prerouting", { "nat", NF_INET_PRE_ROUTING, -100 } },
+	{ "nat-output", { "nat", NF_INET_LOCAL_OUT, -100 } },
+	{ "nat-postrouting", { "nat", NF_INET_POST_ROUTING, 100 } },
+	/* Before DNAT, so that the original destination is seen. */
+	{ "filter-prerouting", { "filter", NF_INET_PRE_ROUTING, -110 } },
+	{ "filter-output", { "filter", NF_INET_LOCAL_OUT, -110 } },
+};
+
+/*
+ * ip daddr . meta l4proto . th dport vmap @ips
+ * fib daddr type local ip daddr != 127.0.0.0/8
+ *	meta l4proto . th dport vmap @nodeports
+ */
+static int nfts_put_dispatch(struct nfts_batch *b, const char *chain,
+			     const char *ips, const char *nodeports)
+{
+	uint32_t local = RTN_LOCAL;
+	uint8_t loopback = 127;
+	struct nfts_rule rb;
+	struct nftnl_expr *ex;
+	int err;
+
+	err = nfts_rule_begin(&rb, chain);
+	if (err)
+		return err;
+	ex_ip_addr(&rb, true, NFT_REG32_00);
+	ex_meta(&rb, NFT_META_L4PROTO, NFT_REG32_01);
+	ex_dport(&rb, NFT_REG32_02);
+	ex_vmap(&rb, NFT_REG32_00, ips);
+	err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, chain);
+	if (err)
+		return err;
+	ex = ex_new(&rb, "fib");
+	if (ex) {
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_FIB_RESULT,
+				   NFT_FIB_RESULT_ADDRTYPE);
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	}
+	ex_cmp(&rb, NFT_CMP_EQ, NFT_REG_1, &local, sizeof(local));
+	ex_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER, 16, 1, NFT_REG_1);
+	ex_cmp(&rb, NFT_CMP_NEQ, NFT_REG_1, &loopback, sizeof(loopback));
+	ex_meta(&rb, NFT_META_L4PROTO, NFT_REG32_00);
+	ex_dport(&rb, NFT_REG32_01);
+	ex_vmap(&rb, NFT_REG32_00, nodeports);
+	return nfts_rule_put(b, &rb);
+}
+
+/* [ct state new] jump @target, in base chain @chain */
+static int nfts_put_jump(struct nfts_batch *b, const char *chain,
+			 bool ct_new, const char *target)
+{
+	uint32_t zero = 0;
+	struct nfts_rule rb;
+	struct nftnl_expr *ex;
+	int err;
+
+	err = nfts_rule_begin(&rb, chain);
+	if (err)
+		return err;
+	if (ct_new) {
+		ex = ex_new(&rb, "ct");
+		if (ex) {
+			nftnl_expr_set_u32(ex, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+			nftnl_expr_set_u32(ex, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		}
+		ex_bitwise(&rb, NFT_REG_1, NF_CT_STATE_BIT(IP_CT_NEW), 0);
+		ex_cmp(&rb, NFT_CMP_NEQ, NFT_REG_1, &zero, sizeof(zero));
+	}
+	ex_verdict(&rb, NFT_JUMP, target);
+	return nfts_rule_put(b, &rb);
+}
+
+/*
+ * meta l4proto tcp reject with tcp reset
+ * reject with icmp type port-unreachable
+ */
+static int nfts_put_reject(struct nfts_batch *b)
+{
+	struct nfts_rule rb;
+	int err;
+
+	err = nfts_rule_begin(&rb, "reject-chain");
+	if (err)
+		return err;
+	ex_l4proto(&rb, IPPROTO_TCP);
+	ex_reject(&rb, NFT_REJECT_TCP_RST, 0);
+	err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, "reject-chain");
+	if (err)
+		return err;
+	ex_reject(&rb, NFT_REJECT_ICMP_UNREACH, 3 /* port unreachable */);
+	return nfts_rule_put(b, &rb);
+}
+
+/*
+ * meta mark & 0x4000 == 0 return
+ * meta mark set mark ^ 0x4000
+ * masquerade fully-random
+ */
+static int nfts_put_masquerade(struct nfts_batch *b)
+{
+	const char *chain = "nat-postrouting";
+	uint32_t zero = 0;
+	struct nfts_rule rb;
+	struct nftnl_expr *ex;
+	int err;
+
+	err = nfts_rule_begin(&rb, chain);
+	if (err)
+		return err;
+	ex_meta(&rb, NFT_META_MARK, NFT_REG_1);
+	ex_bitwise(&rb, NFT_REG_1, NFTS_MARK, 0);
+	ex_cmp(&rb, NFT_CMP_EQ, NFT_REG_1, &zero, sizeof(zero));
+	ex_verdict(&rb, NFT_RETURN, NULL);
+	err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, chain);
+	if (err)
+		return err;
+	ex_mark(&rb, ~0u, NFTS_MARK);
+	ex = ex_new(&rb, "masq");
+	if (ex)
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_MASQ_FLAGS,
+				   NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+	return nfts_rule_put(b, &rb);
+}
+
+static int nfts_put_base_rules(struct nfts_batch *b)
+{
+	return nfts_put_dispatch(b, "services", "service-ips",
+				 "service-nodeports") ?:
+	       nfts_put_dispatch(b, "no-endpoints", "no-endpoint-services",
+				 "no-endpoint-nodeports") ?:
+	       nfts_put_reject(b) ?:
+	       nfts_put_jump(b, "nat-prerouting", false, "services") ?:
+	       nfts_put_jump(b, "nat-output", false, "services") ?:
+	       nfts_put_masquerade(b) ?:
+	       nfts_put_jump(b, "filter-prerouting", true, "no-endpoints") ?:
+	       nfts_put_jump(b, "filter-output", true, "no-endpoints");
+}
+
+/*
+ * The table, its maps and base chains, created if missing; the base
+ * chains flushed and filled again, so that this is the same every time.
+ */
+static int nfts_put_base(struct nfts_batch *b)
+{
+	const struct nfts_hook *hook;
+	unsigned int i;
+	int err;
+
+	err = nfts_put_table(b);
+	for (i = 0; !err && i < ARRAY_SIZE(nfts_base_sets); i++)
+		err = nfts_put_new_set(b, &nfts_base_sets[i]);
+	for (i = 0; !err && i < ARRAY_SIZE(nfts_base_chains); i++) {
+		hook = &nfts_base_chains[i].hook;
+		err = nfts_put_chain(b, NFT_MSG_NEWCHAIN,
+				     nfts_base_chains[i].name,
+				     hook->type ? hook : NULL);
+	}
+	for (i = 0; !err && i < ARRAY_SIZE(nfts_base_chains); i++)
+		err = nfts_put_flush(b, nfts_base_chains[i].name);
+	return err ?: nfts_put_base_rules(b);
+}
+
+/* The cluster CIDR, the one range of set cluster-cidr; none if @len is 0. */
+static int nfts_put_cidr(struct nfts_batch *b, struct in_addr prefix,
+			 uint8_t len)
+{
+	uint64_t end = (uint64_t)ntohl(prefix.s_addr) + (1ull << (32 - len));
+	uint32_t key = htonl(end);
+	struct nftnl_set *set;
+	int err;
+
+	err = nfts_put_set_del(b, NFT_MSG_DELSETELEM, "cluster-cidr");
+	if (err || !len)
+		return err;
+	set = nfts_set_named("cluster-cidr");
+	if (!set)
+		return -ENOMEM;
+	err = nfts_elem_add(set, &prefix, sizeof(prefix), false, NULL);
+	/* A range reaching the top of the address space has no end. */
+	if (!err && end <= UINT32_MAX)
+		err = nfts_elem_add(set, &key, sizeof(key), true, NULL);
+	if (err) {
+		nftnl_set_free(set);
+		return err;
+	}
+	return nfts_put_set_msg(b, NFT_MSG_NEWSETELEM, set);
+}
+
+/* ---- one service ------------------------------------------------------- */
+
+/*
+ * The element that sends service @s to its chain: in the service maps when
+ * it has backends, else in the no-endpoint ones.
+ */
+static int nfts_put_dispatch_elem(struct nfts_batch *b, uint16_t type,
+				  const struct nfts_svc *s)
+{
+	const struct skiff_dp_service *svc = &s->key;
+	uint8_t key[NFTS_KEY_IP_PROTO_PORT] = {};
+	uint16_t port = htons(svc->port);
+	char chain[NFTS_NAME_LEN];
+	struct nftnl_set *set;
+	const char *map;
+	uint8_t *k = key;
+
+	if (svc->vip.s_addr) {
+		map = s->count ? "service-ips" : "no-endpoint-services";
+		memcpy(k, &svc->vip, 4);
+		k += 4;
+	} else {
+		map = s->count ? "service-nodeports" : "no-endpoint-nodeports";
+	}
+	k[0] = svc->proto;
+	memcpy(k + 4, &port, sizeof(port));
+	nfts_name(chain, "svc", svc, NULL);
+	set = nfts_set_named(map);
+	if (!set)
+		return -ENOMEM;
+	if (nfts_elem_add(set, key, k + 8 - key, false,
+			  type == NFT_MSG_NEWSETELEM ? chain : NULL)) {
+		nftnl_set_free(set);
+		return -ENOMEM;
+	}
+	return nfts_put_set_msg(b, type, set);
+}
+
+/* The ranges of map svc-S: each backend's as wide as its weight. */
+static int nfts_put_ranges(struct nfts_batch *b, const struct nfts_svc *s)
+{
+	char map[NFTS_NAME_LEN], chain[NFTS_NAME_LEN];
+	struct nftnl_set *set = NULL;
+	uint32_t start = 0, key;
+	unsigned int i;
+	bool full;
+	int err = 0;
+
+	nfts_name(map, "svc", &s->key, NULL);
+	for (i = 0; i < s->count && !err; i++) {
+		if (!set)
+			set = nfts_set_named(map);
+		if (!set)
+			return -ENOMEM;
+		nfts_name(chain, "ep", &s->key, &s->backends[i]);
+		key = htonl(start);
+		err = nfts_elem_add(set, &key, sizeof(key), false, chain);
+		start += s->backends[i].weight;
+		key = htonl(start);
+		if (!err)
+			err = nfts_elem_add(set, &key, sizeof(key), true, NULL);
+		full = (i + 1) % NFTS_RANGES_PER_MSG == 0 || i + 1 == s->count;
+		if (!err && full) {
+			err = nfts_put_set_msg(b, NFT_MSG_NEWSETELEM, set);
+			set = NULL;
+		}
+	}
+	if (set)
+		nftnl_set_free(set);
+	return err;
+}
+
+/* The map svc-S, its comment keeping the affinity timeout. */
+static int nfts_put_map(struct nfts_batch *b, const struct nfts_svc *s)
+{
+	char name[NFTS_NAME_LEN], comment[32];
+	struct nfts_set_spec spec = {
+		.name = name,
+		.flags = NFT_SET_MAP | NFT_SET_INTERVAL,
+		.key_type = NFTS_TYPE_INTEGER,
+		.key_len = sizeof(uint32_t),
+		.comment = comment,
+	};
+
+	nfts_name(name, "svc", &s->key, NULL);
+	snprintf(comment, sizeof(comment), "affinity %u",
+		 s->key.affinity_timeout);
+	return nfts_put_new_set(b, &spec) ?: nfts_put_ranges(b, s);
+}
+
+/* The chain of service @s; its map and backends' chains exist. */
+static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
+{
+	char name[NFTS_NAME_LEN], target[NFTS_NAME_LEN];
+	struct nfts_rule rb;
+	unsigned int i;
+	int err;
+
+	nfts_name(name, "svc", &s->key, NULL);
+	err = nfts_rule_begin(&rb, name);
+	if (err)
+		return err;
+	ex_counter(&rb, name);
+	if (!s->count) {
+		ex_verdict(&rb, NFT_GOTO, "reject-chain");
+		return nfts_rule_put(b, &rb);
+	}
+	/* A NodePort's client is outside, or the node itself: always. */
+	if (s->key.vip.s_addr) {
+		ex_ip_addr(&rb, false, NFT_REG_1);
+		ex_lookup(&rb, NFT_REG_1, "cluster-cidr", NFT_LOOKUP_F_INV);
+	}
+	ex_mark_masq(&rb);
+	err = nfts_rule_put(b, &rb);
+	for (i = 0; !err && s->key.affinity_timeout && i < s->count; i++) {
+		err = nfts_rule_begin(&rb, name);
+		if (err)
+			return err;
+		nfts_name(target, "aff", &s->key, &s->backends[i]);
+		ex_ip_addr(&rb, false, NFT_REG_1);
+		ex_lookup(&rb, NFT_REG_1, target, 0);
+		nfts_name(target, "ep", &s->key, &s->backends[i]);
+		ex_verdict(&rb, NFT_GOTO, target);
+		err = nfts_rule_put(b, &rb);
+	}
+	if (!err)
+		err = nfts_rule_begin(&rb, name);
+	if (err)
+		return err;
+	ex_numgen(&rb, nfts_svc_weight(s), NFT_REG_1);
+	ex_vmap(&rb, NFT_REG_1, name);
+	return nfts_rule_put(b, &rb);
+}
+
+/* The chain of backend @ep of service @s. */
+static int nfts_put_ep_rules(struct nfts_batch *b, const struct nfts_svc *s,
+			     const struct skiff_dp_endpoint *ep)
+{
+	char name[NFTS_NAME_LEN], aff[NFTS_NAME_LEN];
+	struct nfts_rule rb;
+	int err;
+
+	nfts_name(name, "ep", &s->key, ep);
+	err = nfts_rule_begin(&rb, name);
+	if (err)
+		return err;
+	ex_counter(&rb, name);
+	/* Hairpin: the backend reaching itself must see the reply come back. */
+	ex_ip_addr(&rb, false, NFT_REG_1);
+	ex_cmp(&rb, NFT_CMP_EQ, NFT_REG_1, &ep->addr, sizeof(ep->addr));
+	ex_mark_masq(&rb);
+	err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, name);
+	if (err)
+		return err;
+	if (s->key.affinity_timeout) {
+		nfts_name(aff, "aff", &s->key, ep);
+		ex_affinity_update(&rb, aff, s->key.affinity_timeout);
+		err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, name);
+		if (err)
+			return err;
+	}
+	/* A transport mapping needs the protocol matched first. */
+	ex_l4proto(&rb, s->key.proto);
+	ex_dnat(&rb, ep->addr, ep->port);
+	return nfts_rule_put(b, &rb);
+}
+
+/* A dynamic set of clients, each with its own timeout, for affinity. */
+static int nfts_put_aff_set(struct nfts_batch *b, const struct nfts_svc *s,
+			    const struct skiff_dp_endpoint *ep)
+{
+	char name[NFTS_NAME_LEN];
+	struct nfts_set_spec spec = {
+		.name = name,
+		.flags = NFT_SET_TIMEOUT | NFT_SET_EVAL,
+		.key_type = NFTS_TYPE_IPADDR,
+		.key_len = sizeof(struct in_addr),
+	};
+
+	nfts_name(name, "aff", &s->key, ep);
+	return nfts_put_new_set(b, &spec);
+}
+
+/* A new backend's chain and counter. */
+static int nfts_put_ep_new(struct nfts_batch *b, const struct nfts_svc *s,
+			   const struct skiff_dp_endpoint *ep)
+{
+	char name[NFTS_NAME_LEN];
+
+	nfts_name(name, "ep", &s->key, ep);
+	return nfts_put_chain(b, NFT_MSG_NEWCHAIN, name, NULL) ?:
+	       nfts_put_counter(b, NFT_MSG_NEWOBJ, name);
+}
+
+/*
+ * Backend @ep of @old: flushed if @want keeps it (with its affinity set if
+ * @want has no affinity), else deleted with its counter and affinity set.
+ * Nothing refers to it any more: the service's chain and map went first.
+ */
+static int nfts_put_ep_unlink(struct nfts_batch *b, const struct nfts_svc *old,
+			      const struct nfts_svc *want,
+			      const struct skiff_dp_endpoint *ep)
+{
+	bool kept = want && nfts_svc_has(want, ep);
+	char name[NFTS_NAME_LEN], aff[NFTS_NAME_LEN];
+	int err;
+
+	nfts_name(name, "ep", &old->key, ep);
+	nfts_name(aff, "aff", &old->key, ep);
+	if (kept)
+		err = nfts_put_flush(b, name);
+	else
+		err = nfts_put_chain(b, NFT_MSG_DELCHAIN, name, NULL) ?:
+		      nfts_put_counter(b, NFT_MSG_DELOBJ, name);
+	if (!err && old->key.affinity_timeout &&
+	    (!kept || !want->key.affinity_timeout))
+		err = nfts_put_set_del(b, NFT_MSG_DELSET, aff);
+	return err;
+}
+
+/*
+ * Takes service @old apart: all of it when @want is NULL (a deletion), else
+ * what @want does not keep. The references go before what they refer to:
+ * the dispatch element, the service's rules, its map, then the backends.
+ */
+static int nfts_put_unlink(struct nfts_batch *b, const struct nfts_svc *old,
+			   const struct nfts_svc *want)
+{
+	char name[NFTS_NAME_LEN];
+	unsigned int i;
+	int err = 0;
+
+	nfts_name(name, "svc", &old->key, NULL);
+	if (!want || !old->count != !want->count)
+		err = nfts_put_dispatch_elem(b, NFT_MSG_DELSETELEM, old);
+	if (!err)
+		err = want ? nfts_put_flush(b, name) :
+		      nfts_put_chain(b, NFT_MSG_DELCHAIN, name, NULL);
+	if (!err)
+		err = nfts_put_set_del(b, NFT_MSG_DELSETELEM, name) ?:
+		      nfts_put_set_del(b, NFT_MSG_DELSET, name);
+	for (i = 0; !err && i < old->count; i++)
+		err = nfts_put_ep_unlink(b, old, want, &old->backends[i]);
+	if (!err && !want)
+		err = nfts_put_counter(b, NFT_MSG_DELOBJ, name);
+	return err;
+}
+
+/* Builds service @want over what is left of @old after nfts_put_unlink(). */
+static int nfts_put_link(struct nfts_batch *b, const struct nfts_svc *old,
+			 const struct nfts_svc *want)
+{
+	const struct skiff_dp_endpoint *ep;
+	char name[NFTS_NAME_LEN];
+	unsigned int i;
+	bool kept;
+	int err = 0;
+
+	nfts_name(name, "svc", &want->key, NULL);
+	if (!old->exists)
+		err = nfts_put_chain(b, NFT_MSG_NEWCHAIN, name, NULL) ?:
+		      nfts_put_counter(b, NFT_MSG_NEWOBJ, name);
+	for (i = 0; !err && i < want->count; i++) {
+		ep = &want->backends[i];
+		kept = nfts_svc_has(old, ep);
+		if (!kept)
+			err = nfts_put_ep_new(b, want, ep);
+		if (!err && want->key.affinity_timeout &&
+		    !(kept && old->key.affinity_timeout))
+			err = nfts_put_aff_set(b, want, ep);
+		if (!err)
+			err = nfts_put_ep_rules(b, want, ep);
+	}
+	if (!err)
+		err = nfts_put_map(b, want) ?: nfts_put_svc_rules(b, want);
+	if (!err && (!old->exists || !old->count != !want->count))
+		err = nfts_put_dispatch_elem(b, NFT_MSG_NEWSETELEM, want);
+	return err;
+}
+
+/*
+ * One transaction turning service @old into @want, or deleting it when
+ * @want is NULL, if the ruleset is still at the generation @old was read at.
+ */
+static int nfts_commit_service(struct nfts *n, const struct nfts_svc *old,
+			       const struct nfts_svc *want,
+			       struct skiff_error *e)
+{
+	struct nfts_batch b;
+	int err;
+
+	err = nfts_batch_begin(&b, n, n->genid);
+	if (!err && want)
+		err = nfts_put_base(&b);
+	if (!err && old->exists)
+		err = nfts_put_unlink(&b, old, want);
+	if (!err && want)
+		err = nfts_put_link(&b, old, want);
+	if (err)
+		err = nfts_nomem(e);
+	else
+		err = nfts_batch_commit(n, &b, e);
+	nfts_batch_free(&b);
+	return err;
+}
+
+/* ---- connection tracking ----------------------------------------------- */
+
+/**
+ * struct nfts_ct - which connections to forget
+ * @svc: through this service
+ * @gone: to these backends (sorted)
+ * @count: how many
+ * @del: a second handle, to delete with while the first one dumps
+ */
+struct nfts_ct {
+	const struct skiff_dp_service *svc;
+	const struct skiff_dp_endpoint *gone;
+	unsigned int count;
+	struct nfct_handle *del;
+};
+
+static int nfts_ct_match(enum nf_conntrack_msg_type type,
+			 struct nf_conntrack *ct, void *data)
+{
+	const struct nfts_ct *c = data;
+	struct skiff_dp_endpoint ep = {};
+
+	(void)type;
+	if (nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO) != c->svc->proto ||
+	    nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST) != htons(c->svc->port) ||
+	    !(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT))
+		return NFCT_CB_CONTINUE;
+	/* A NodePort's connections go to any of the node's addresses. */
+	if (c->svc->vip.s_addr &&
+	    nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST) != c->svc->vip.s_addr)
+		return NFCT_CB_CONTINUE;
+	ep.addr.s_addr = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC);
+	ep.port = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+	/* One that ended meanwhile is just as good. */
+	if (bsearch(&ep, c->gone, c->count, sizeof(ep), nfts_ep_cmp))
+		nfct_query(c->del, NFCT_Q_DESTROY, ct);
+	return NFCT_CB_CONTINUE;
+}
+
+/*
+ * Deletes the conntrack entries of connections through service @svc to the
+ * backends @gone. Best effort: it runs once the change is committed.
+ */
+static void nfts_ct_flush(const struct skiff_dp_service *svc,
+			  const struct skiff_dp_endpoint *gone,
+			  unsigned int count)
+{
+	struct nfct_filter_dump_mark nat = { IPS_DST_NAT, IPS_DST_NAT };
+	struct nfts_ct c = { .svc = svc, .gone = gone, .count = count };
+	struct nfct_filter_dump *filter;
+	struct nfct_handle *dump;
+
+	dump = nfct_open(CONNTRACK, 0);
+	if (!dump)
+		return;
+	c.del = nfct_open(CONNTRACK, 0);
+	if (!c.del)
+		goto out_close_dump;
+	filter = nfct_filter_dump_create();
+	if (!filter)
+		goto out_close_del;
+	nfct_filter_dump_set_attr_u8(filter, NFCT_FILTER_DUMP_L3NUM, AF_INET);
+	nfct_filter_dump_set_attr(filter, NFCT_FILTER_DUMP_STATUS, &nat);
+	nfct_callback_register(dump, NFCT_T_ALL, nfts_ct_match, &c);
+	nfct_query(dump, NFCT_Q_DUMP_FILTER, filter);
+	nfct_filter_dump_destroy(filter);
+out_close_del:
+	nfct_close(c.del);
+out_close_dump:
+	nfct_close(dump);
+}
+
+/* Forgets the connections to the backends of @old that @want drops. */
+static void nfts_ct_flush_gone(const struct nfts_svc *old,
+			       const struct nfts_svc *want)
+{
+	struct skiff_dp_endpoint *gone;
+	unsigned int i, count = 0;
+
+	if (!old->count)
+		return;
+	gone = calloc(old->count, sizeof(*gone));
+	if (!gone)
+		return;
+	/* Still sorted: taken in order from a sorted array. */
+	for (i = 0; i < old->count; i++)
+		if (!want || !nfts_svc_has(want, &old->backends[i]))
+			gone[count++] = old->backends[i];
+	if (count)
+		nfts_ct_flush(&old->key, gone, count);
+	free(gone);
+}
+
+/* ---- the operations ---------------------------------------------------- */
+
+int skiff_nft_set_cluster_cidr(struct skiff_dp *dp, struct in_addr prefix,
+			       uint8_t len, struct skiff_error *e)
+{
+	struct nfts_batch b;
+	struct nfts n;
+	int err;
+
+	(void)dp;
+	err = nfts_open(&n, e);
+	if (err)
+		return err;
+	/* Nothing was read: no generation to hold the batch to. */
+	err = nfts_batch_begin(&b, &n, 0) ?: nfts_put_base(&b) ?:
+	      nfts_put_cidr(&b, prefix, len);
+	if (err)
+		err = nfts_nomem(e);
+	else
+		err = nfts_batch_commit(&n, &b, e);
+	nfts_batch_free(&b);
+	nfts_close(&n);
+	return err;
+}
+
+int skiff_nft_service_set(struct skiff_dp *dp,
+			  const struct skiff_dp_service *svc,
+			  const struct skiff_dp_endpoint *backends,
+			  unsigned int count, struct skiff_error *e)
+{
+	struct nfts_svc old, want;
+	int tries = 0, err;
+	struct nfts n;
+
+	(void)dp;
+	err = nfts_svc_want(&want, svc, backends, count, e);
+	if (err)
+		return err;
+	err = nfts_open(&n, e);
+	if (err)
+		goto out_free_want;
+	do {
+		err = nfts_read_service(&n, svc, &old, e);
+		if (!err)
+			err = nfts_commit_service(&n, &old, &want, e);
+		if (!err)
+			nfts_ct_flush_gone(&old, &want);
+		nfts_svc_free(&old);
+	} while (nfts_raced(err) && ++tries < NFTS_TRIES);
+	nfts_close(&n);
+out_free_want:
+	nfts_svc_free(&want);
+	return err;
+}
+
+int skiff_nft_service_del(struct skiff_dp *dp,
+			  const struct skiff_dp_service *svc,
+			  struct skiff_error *e)
+{
+	struct nfts_svc old;
+	int tries = 0, err;
+	struct nfts n;
+
+	(void)dp;
+	err = nfts_open(&n, e);
+	if (err)
+		return err;
+	do {
+		err = nfts_read_service(&n, svc, &old, e);
+		if (!err && !old.exists)
+			err = skiff_error_set(e, -ENOENT, "no such service");
+		if (!err)
+			err = nfts_commit_service(&n, &old, NULL, e);
+		if (!err)
+			nfts_ct_flush_gone(&old, NULL);
+		nfts_svc_free(&old);
+	} while (nfts_raced(err) && ++tries < NFTS_TRIES);
+	nfts_close(&n);
+	return err;
+}
+
+/* ---- listing ----------------------------------------------------------- */
+
+/* A named counter's name and values. */
+struct nfts_counter {
+	char name[NFTS_NAME_LEN];
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/**
+ * struct nfts_table - the services of the table, read for service_list
+ * @svcs: the services, sorted
+ * @nsvcs: how many
+ * @ctrs: the counters, sorted by name
+ * @nctrs: how many
+ */
+struct nfts_table {
+	struct nfts_svc *svcs;
+	unsigned int nsvcs;
+	struct nfts_counter *ctrs;
+	unsigned int nctrs;
+};
+
+static int nfts_ctr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nfts_counter *)a)->name,
+		      ((const struct nfts_counter *)b)->name);
+}
+
+/*
+ * Grows array @items of @n items of @size to hold one more: its capacity is
+ * the power of two at or above @n, so it grows when @n reaches one.
+ */
+static void *nfts_grow(void *items, unsigned int n, size_t size)
+{
+	if (n & (n - 1))
+		return items;
+	return reallocarray(items, n ? 2 * n : 1, size);
+}
+
+static int nfts_parse_svc_set(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nfts_table *t = arg;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct skiff_dp_service key;
+	struct nfts_svc *svcs;
+	const char *name;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	err = nftnl_set_nlmsg_parse(nlh, s) < 0 ? -EBADMSG : 0;
+	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+	/* The other sets of the table, and any not of ours, are skipped. */
+	if (err || !name || !nfts_parse_svc(name, &key))
+		goto out_free;
+	key.affinity_timeout = nfts_set_affinity(s);
+	err = -ENOMEM;
+	svcs = nfts_grow(t->svcs, t->nsvcs, sizeof(*svcs));
+	if (!svcs)
+		goto out_free;
+	t->svcs = svcs;
+	memset(&svcs[t->nsvcs], 0, sizeof(*svcs));
+	svcs[t->nsvcs].key = key;
+	svcs[t->nsvcs++].exists = true;
+	err = 0;
+out_free:
+	nftnl_set_free(s);
+	return err;
+}
+
+static int nfts_parse_counter(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nfts_table *t = arg;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nfts_counter *ctrs, *c;
+	const char *name;
+	int err = -ENOMEM;
+
+	if (!o)
+		return -ENOMEM;
+	if (nftnl_obj_nlmsg_parse(nlh, o) < 0) {
+		err = -EBADMSG;
+		goto out_free;
+	}
+	ctrs = nfts_grow(t->ctrs, t->nctrs, sizeof(*ctrs));
+	if (!ctrs)
+		goto out_free;
+	t->ctrs = ctrs;
+	c = &ctrs[t->nctrs++];
+	name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
+	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+	c->packets = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
+	c->bytes = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
+	err = 0;
+out_free:
+	nftnl_obj_free(o);
+	return err;
+}
+
+/* Dumps the maps of the table: a map svc-S is service S. */
+static int nfts_read_svcs(struct nfts *n, struct nfts_table *t,
+			  struct skiff_error *e)
+{
+	char buf[NFTS_REQ_LEN] = {};
+	struct nlmsghdr *nlh;
+	struct nftnl_set *s;
+	int err;
+
+	s = nfts_set_named(NULL);
+	if (!s)
+		return nfts_nomem(e);
+	nlh = nfts_request(n, buf, NFT_MSG_GETSET, NLM_F_DUMP);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	err = nfts_talk(n, nlh, nfts_parse_svc_set, t, e);
+	if (!err)
+		qsort(t->svcs, t->nsvcs, sizeof(*t->svcs), nfts_svc_cmp);
+	return err;
+}
+
+/* Dumps the table's counters. */
+static int nfts_read_counters(struct nfts *n, struct nfts_table *t,
+			      struct skiff_error *e)
+{
+	char buf[NFTS_REQ_LEN] = {};
+	struct nlmsghdr *nlh;
+	struct nftnl_obj *o;
+	int err;
+
+	o = nftnl_obj_alloc();
+	if (!o)
+		return nfts_nomem(e);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, NFPROTO_IPV4);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NFTS_TABLE);
+	if (!nftnl_obj_is_set(o, NFTNL_OBJ_TABLE)) {
+		nftnl_obj_free(o);
+		return nfts_nomem(e);
+	}
+	nlh = nfts_request(n, buf, NFT_MSG_GETOBJ, NLM_F_DUMP);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	err = nfts_talk(n, nlh, nfts_parse_counter, t, e);
+	if (!err)
+		qsort(t->ctrs, t->nctrs, sizeof(*t->ctrs), nfts_ctr_cmp);
+	return err;
+}
+
+static void nfts_table_free(struct nfts_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nsvcs; i++)
+		nfts_svc_free(&t->svcs[i]);
+	free(t->svcs);
+	free(t->ctrs);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Every service with its backends and counters, read at one generation of
+ * the ruleset: read again if it changed meanwhile.
+ */
+static int nfts_read_table(struct nfts *n, struct nfts_table *t,
+			   struct skiff_error *e)
+{
+	uint32_t before, after;
+	unsigned int i;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	err = nfts_get_gen(n, &before, e) ?: nfts_read_svcs(n, t, e);
+	if (err == -ENOENT) {
+		/* No table yet: no services. */
+		skiff_error_clear(e);
+		return 0;
+	}
+	if (!err)
+		err = nfts_read_counters(n, t, e);
+	for (i = 0; !err && i < t->nsvcs; i++)
+		err = nfts_read_elems(n, &t->svcs[i], e);
+	if (!err)
+		err = nfts_get_gen(n, &after, e);
+	if (!err && before != after)
+		err = skiff_error_set(e, -EINTR,
+				      "the ruleset changed while being read");
+	if (err)
+		nfts_table_free(t);
+	return err;
+}
+
+/* Fills in the counters named @name into @packets and @bytes. */
+static void nfts_count(const struct nfts_table *t, const char *name,
+		       uint64_t *packets, uint64_t *bytes)
+{
+	struct nfts_counter key, *c;
+
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	c = bsearch(&key, t->ctrs, t->nctrs, sizeof(key), nfts_ctr_cmp);
+	*packets = c ? c->packets : 0;
+	*bytes = c ? c->bytes : 0;
+}
+
+int skiff_nft_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
+			   void *arg, struct skiff_error *e)
+{
+	char name[NFTS_NAME_LEN];
+	struct nfts_table t;
+	struct nfts_svc *s;
+	unsigned int i, j;
+	int tries = 0, err;
+	struct nfts n;
+
+	(void)dp;
+	err = nfts_open(&n, e);
+	if (err)
+		return err;
+	do {
+		err = nfts_read_table(&n, &t, e);
+	} while (nfts_raced(err) && ++tries < NFTS_TRIES);
+	nfts_close(&n);
+	if (err)
+		return err;
+	for (i = 0; !err && i < t.nsvcs; i++) {
+		s = &t.svcs[i];
+		nfts_name(name, "svc", &s->key, NULL);
+		nfts_count(&t, name, &s->key.packets, &s->key.bytes);
+		for (j = 0; j < s->count; j++) {
+			nfts_name(name, "ep", &s->key, &s->backends[j]);
+			nfts_count(&t, name, &s->backends[j].packets,
+				   &s->backends[j].bytes);
+		}
+		err = cb(&s->key, s->backends, s->count, arg);
+	}
+	nfts_table_free(&t);
+	return err;
+}
