@@ -22,6 +22,7 @@
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/skiff.h>
+#include <linux/sort.h>
 #include <net/genetlink.h>
 #include <net/ip.h>
 
@@ -748,6 +749,11 @@ static const struct nla_policy skiff_service_top_policy[SKIFF_A_MAX + 1] = {
 	[SKIFF_A_SERVICE] = NLA_POLICY_NESTED(skiff_service_policy),
 };
 
+static const struct nla_policy skiff_service_set_top_policy[SKIFF_A_MAX + 1] = {
+	[SKIFF_A_SERVICE] = NLA_POLICY_NESTED(skiff_service_policy),
+	[SKIFF_A_REPLACE] = { .type = NLA_FLAG },
+};
+
 static const struct nla_policy skiff_config_policy[SKIFF_CONFIG_A_MAX + 1] = {
 	[SKIFF_CONFIG_A_CLUSTER_CIDR4] = { .type = NLA_BE32 },
 	[SKIFF_CONFIG_A_CLUSTER_CIDR_LEN] = NLA_POLICY_MAX(NLA_U8, 32),
@@ -868,16 +874,25 @@ static void skiff_service_configs_free(struct skiff_service_config *cfgs,
 	kvfree(cfgs);
 }
 
+static int skiff_service_config_cmp(const void *a, const void *b)
+{
+	const struct skiff_service_config *x = a, *y = b;
+
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
 static int skiff_nl_service_set_doit(struct sk_buff *skb,
 				     struct genl_info *info)
 {
 	struct skiff_net *sn = skiff_net(genl_info_net(info));
+	bool replace_all = nla_get_flag(info->attrs[SKIFF_A_REPLACE]);
 	struct skiff_service_config *cfgs;
-	unsigned int count = 0, i, j;
+	unsigned int count = 0, i;
 	struct nlattr *attr;
 	int rem, err;
 
-	if (GENL_REQ_ATTR_CHECK(info, SKIFF_A_SERVICE)) {
+	/* With SKIFF_A_REPLACE, no service at all is a valid table. */
+	if (!replace_all && GENL_REQ_ATTR_CHECK(info, SKIFF_A_SERVICE)) {
 		NL_SET_ERR_MSG(info->extack, "missing SKIFF_A_SERVICE");
 		return -EINVAL;
 	}
@@ -885,7 +900,7 @@ static int skiff_nl_service_set_doit(struct sk_buff *skb,
 		if (nla_type(attr) == SKIFF_A_SERVICE)
 			count++;
 	cfgs = kvcalloc(count, sizeof(*cfgs), GFP_KERNEL);
-	if (!cfgs)
+	if (count && !cfgs)
 		return -ENOMEM;
 
 	/* Parse and validate every service before changing any. */
@@ -893,22 +908,23 @@ static int skiff_nl_service_set_doit(struct sk_buff *skb,
 	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
 		if (nla_type(attr) != SKIFF_A_SERVICE)
 			continue;
-		err = skiff_service_parse(info->extack, attr, &cfgs[i]);
-		i++;
+		cfgs[i].attr = attr;
+		err = skiff_service_parse(info->extack, attr, &cfgs[i++]);
 		if (err)
 			goto out_free;
-		for (j = 0; j < i - 1; j++) {
-			if (!memcmp(&cfgs[j].key, &cfgs[i - 1].key,
-				    sizeof(cfgs[j].key))) {
-				err = skiff_reject(info->extack, attr,
-						   "service listed twice in one request");
-				goto out_free;
-			}
+	}
+	/* Sorted, a service listed twice sits next to itself. */
+	sort(cfgs, count, sizeof(*cfgs), skiff_service_config_cmp, NULL);
+	for (i = 1; i < count; i++) {
+		if (!skiff_service_config_cmp(&cfgs[i - 1], &cfgs[i])) {
+			err = skiff_reject(info->extack, cfgs[i].attr,
+					   "service listed twice in one request");
+			goto out_free;
 		}
 	}
 
 	err = skiff_services_set(genl_info_net(info), &sn->services, cfgs,
-				 count, info->extack);
+				 count, replace_all, info->extack);
 	if (!err)
 		skiff_changed(genl_info_net(info));
 out_free:
@@ -1153,8 +1169,8 @@ static const struct genl_ops skiff_genl_ops[] = {
 	{
 		.cmd = SKIFF_CMD_SERVICE_SET,
 		.doit = skiff_nl_service_set_doit,
-		.policy = skiff_service_top_policy,
-		.maxattr = ARRAY_SIZE(skiff_service_top_policy) - 1,
+		.policy = skiff_service_set_top_policy,
+		.maxattr = ARRAY_SIZE(skiff_service_set_top_policy) - 1,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{

@@ -742,11 +742,42 @@ static int skiff_flush_removed(struct skiff_flush *f,
 	return 0;
 }
 
+static void skiff_service_unlink(struct skiff_services *svcs,
+				 struct skiff_service *svc)
+{
+	rhashtable_remove_fast(&svcs->ht, &svc->node, skiff_service_params);
+	list_del(&svc->list);
+	svcs->count--;
+	call_rcu(&svc->rcu, skiff_service_free_rcu);
+}
+
+/*
+ * With replace_all: queues the flows of every service that @changes do not
+ * keep (their sync_mark is not the new one) for deletion.
+ */
+static int skiff_flush_unkept(struct skiff_services *svcs,
+			      struct skiff_flush *f)
+{
+	struct skiff_service *svc;
+	int err;
+
+	list_for_each_entry(svc, &svcs->list, list) {
+		if (svc->sync_mark == svcs->sync_mark)
+			continue;
+		err = skiff_flush_add(f, &svc->key, 0, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int skiff_services_set(struct net *net, struct skiff_services *svcs,
 		       const struct skiff_service_config *cfgs,
-		       unsigned int count, struct netlink_ext_ack *extack)
+		       unsigned int count, bool replace_all,
+		       struct netlink_ext_ack *extack)
 {
 	struct skiff_service_change *changes;
+	struct skiff_service *svc, *tmp;
 	struct skiff_flush flush = {};
 	unsigned int i, prepared;
 	int err;
@@ -756,10 +787,11 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 		return err;
 
 	changes = kvcalloc(count, sizeof(*changes), GFP_KERNEL);
-	if (!changes)
+	if (count && !changes)
 		return -ENOMEM;
 
 	/* Allocate everything first: past this loop nothing can fail ... */
+	svcs->sync_mark++;
 	for (i = 0; i < count; i++) {
 		struct skiff_service_change *ch = &changes[i];
 
@@ -773,8 +805,14 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 			prepared = i + 1;
 			goto err_unprepare;
 		}
+		ch->svc->sync_mark = svcs->sync_mark;
 	}
 	prepared = count;
+	if (replace_all) {
+		err = skiff_flush_unkept(svcs, &flush);
+		if (err)
+			goto err_unprepare;
+	}
 
 	/* ... but inserting new services, which is undone on failure. */
 	for (i = 0; i < count; i++) {
@@ -790,6 +828,11 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 			goto err_remove_inserted;
 		ch->inserted = true;
 	}
+
+	if (replace_all)
+		list_for_each_entry_safe(svc, tmp, &svcs->list, list)
+			if (svc->sync_mark != svcs->sync_mark)
+				skiff_service_unlink(svcs, svc);
 
 	for (i = 0; i < count; i++) {
 		struct skiff_service_change *ch = &changes[i];
@@ -839,10 +882,7 @@ int skiff_service_del(struct net *net, struct skiff_services *svcs,
 	err = skiff_flush_add(&flush, key, 0, 0);
 	if (err)
 		return err;
-	rhashtable_remove_fast(&svcs->ht, &svc->node, skiff_service_params);
-	list_del(&svc->list);
-	svcs->count--;
-	call_rcu(&svc->rcu, skiff_service_free_rcu);
+	skiff_service_unlink(svcs, svc);
 	skiff_flush_run(net, &flush);
 	return 0;
 }

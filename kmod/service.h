@@ -55,6 +55,7 @@ struct skiff_service {
 	struct list_head list;
 	struct skiff_service_key key;
 	u32 affinity_timeout;		/* seconds, 0: none */
+	u32 sync_mark;			/* last skiff_services_set that kept it */
 	struct skiff_backend_set __rcu *set;
 	struct skiff_counters __percpu *stats;
 	struct rcu_head rcu;
@@ -70,6 +71,7 @@ struct skiff_service {
  * @cluster_prefix: the cluster CIDR; clients outside it are masqueraded
  * @cluster_mask: its mask; 0 when unset: everything is masqueraded
  * @hash_seed: seed of the flow hash choosing backends
+ * @sync_mark: stamps the services a replace_all set keeps
  * @hooks: the netfilter hooks are registered (on the first service)
  */
 struct skiff_services {
@@ -81,6 +83,7 @@ struct skiff_services {
 	__be32 cluster_prefix;
 	__be32 cluster_mask;
 	u32 hash_seed;
+	u32 sync_mark;
 	bool hooks;
 };
 
@@ -102,6 +105,7 @@ struct skiff_service_config {
 	u32 affinity_timeout;
 	unsigned int count;
 	struct skiff_backend_config *backends;
+	const struct nlattr *attr;	/* where it came from, for extack */
 };
 
 /* Called with genl_mutex held, but for the netns init/exit pair. */
@@ -109,11 +113,14 @@ int skiff_services_init(struct net *net, struct skiff_services *svcs);
 void skiff_services_exit(struct net *net, struct skiff_services *svcs);
 /*
  * Applies @count configs at once: all or none. Backends no longer in their
- * service lose their connections (conntrack entries deleted).
+ * service lose their connections (conntrack entries deleted). With
+ * @replace_all, services not in @cfgs are deleted too: the table becomes
+ * exactly @cfgs.
  */
 int skiff_services_set(struct net *net, struct skiff_services *svcs,
 		       const struct skiff_service_config *cfgs,
-		       unsigned int count, struct netlink_ext_ack *extack);
+		       unsigned int count, bool replace_all,
+		       struct netlink_ext_ack *extack);
 int skiff_service_del(struct net *net, struct skiff_services *svcs,
 		      const struct skiff_service_key *key,
 		      struct netlink_ext_ack *extack);

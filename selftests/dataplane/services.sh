@@ -349,6 +349,62 @@ test_many_backends() {
 	! dp "$node" service set $VIP:80/tcp "${args[@]}" 2> /dev/null || fail "1025 accepted"
 }
 
+test_apply_whole_table() {
+	local node f=/tmp/skiff-apply-$$ out
+
+	ns_create node
+	dp "$node" service set 10.96.9.9:80/tcp backend 10.244.9.9:80
+	cat > $f <<-END
+	# the whole table
+	service $VIP:80/tcp backend 10.244.2.2:8080 backend 10.244.2.3:8080@2
+	service $VIP:53/udp affinity 60 backend 10.244.2.2:8080
+
+	service 0.0.0.0:30080/tcp
+	END
+	dp "$node" apply $f
+	out=$(dp "$node" -j service show)
+	check_eq "$(jq -c '[.[] | "\(.vip):\(.port)/\(.proto)"] | sort' <<< "$out")" \
+		'["0.0.0.0:30080/tcp","10.96.0.10:53/udp","10.96.0.10:80/tcp"]' \
+		"exactly the file's services"
+	check_eq "$(jq -c '.[] | select(.port == 80) | [.backends[].weight]' <<< "$out")" \
+		"[1,2]" "weights"
+	echo "service $VIP:80/tcp backend 10.244.2.3:8080" > $f
+	dp "$node" apply $f
+	check_eq "$(dp "$node" -j service show | jq -c '[.[] | [.port, (.backends | length)]]')" \
+		"[[80,1]]" "second apply replaces the table"
+
+	printf 'service %s:81/tcp\nservice %s:82/tcp backend 10.1.1.1:0\n' $VIP $VIP > $f
+	! out=$(dp "$node" apply $f 2>&1) || fail "bad file applied"
+	check_match "$out" "apply: $f:2: invalid backend '10.1.1.1:0'" "line number given"
+	check_eq "$(dp "$node" -j service show | jq -c '[.[] | .port]')" "[80]" \
+		"nothing changed by a bad file"
+	printf 'service %s:81/tcp\nservice %s:81/tcp\n' $VIP $VIP > $f
+	! out=$(dp "$node" apply $f 2>&1) || fail "duplicate applied"
+	check_match "$out" "service listed twice" "duplicate refused"
+	: > $f
+	dp "$node" apply $f
+	check_eq "$(dp "$node" -j service show | jq length)" 0 "an empty file empties the table"
+	rm -f $f
+}
+
+# Last: skiff.ko goes away under Service and overlay traffic, and comes
+# back. The harness fails the run on any warning the kernel printed.
+test_unload_under_traffic() {
+	[ "$BACKEND" = kmod ] || { echo "skiff.ko only"; return "$ksft_skip"; }
+	setup_cluster
+	set_service $VIP:80/tcp backend 10.244.2.2:8080 backend 10.244.1.3:8080
+	set_service $VIP:53/udp backend 10.244.2.3:8080
+	ns_spawn "$pod1" bash -c "while :; do socat -T 1 - TCP:$VIP:80 < /dev/null; done"
+	ns_spawn "$pod1" bash -c "while :; do echo x | socat -T 1 - UDP:$VIP:53; done"
+	ns_spawn "$pod1" busybox ping -i 0.01 10.244.2.2
+	sleep 2
+	rmmod skiff
+	! ip -n "$node1" link show skiff0 2> /dev/null || fail "device left behind"
+	sleep 1
+	skiff_insmod
+	skiff-dp info > /dev/null
+}
+
 run_tests \
 	test_clusterip_tcp_spreads_over_backends \
 	test_clusterip_udp_spreads_over_backends \
@@ -363,4 +419,6 @@ run_tests \
 	test_service_delete \
 	test_show_and_counters \
 	test_validation \
-	test_many_backends
+	test_many_backends \
+	test_apply_whole_table \
+	test_unload_under_traffic

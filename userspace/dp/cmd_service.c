@@ -6,6 +6,7 @@
  *   service del VIP:PORT/PROTO
  *   service show
  *   cluster-cidr PREFIX/LEN
+ *   apply FILE     (lines "service VIP:PORT/PROTO ..." as service set takes)
  */
 
 #include <arpa/inet.h>
@@ -67,44 +68,62 @@ static int parse_backend(const char *s, struct skiff_dp_endpoint *b)
 	return 0;
 }
 
+/*
+ * Parses "VIP:PORT/PROTO [affinity SECONDS] [backend IP:PORT[@WEIGHT]]..."
+ * from @argv[0..@argc) into @svc and @backends (room for
+ * SKIFF_DP_MAX_BACKENDS + 1). Returns 0 or EXIT_USAGE, having said why.
+ */
+static int parse_service_args(const char *cmd, int argc, char **argv,
+			      struct skiff_dp_service *svc,
+			      struct skiff_dp_endpoint *backends,
+			      unsigned int *count)
+{
+	int i, err;
+
+	*count = 0;
+	if (argc < 1)
+		return usage_error("%s: missing VIP:PORT/PROTO", cmd);
+	err = parse_service(cmd, argv[0], svc);
+	if (err)
+		return err;
+	for (i = 1; i < argc; i += 2) {
+		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(key, "affinity") && strcmp(key, "backend"))
+			return usage_error("%s: unknown argument '%s'", cmd, key);
+		if (!val)
+			return usage_error("%s: '%s' needs a value", cmd, key);
+		if (!strcmp(key, "affinity")) {
+			if (skiff_parse_u32(val, 0, 86400,
+					    &svc->affinity_timeout))
+				return usage_error("%s: %s", cmd,
+						   "affinity must be 0..86400 seconds");
+			continue;
+		}
+		if (*count > SKIFF_DP_MAX_BACKENDS)
+			return usage_error("%s: at most %d backends", cmd,
+					   SKIFF_DP_MAX_BACKENDS);
+		if (parse_backend(val, &backends[*count]))
+			return usage_error("%s: invalid backend '%s' (IP:PORT[@WEIGHT])",
+					   cmd, val);
+		(*count)++;
+	}
+	return 0;
+}
+
 static int service_set(const struct options *opts, int argc, char **argv)
 {
 	static struct skiff_dp_endpoint backends[SKIFF_DP_MAX_BACKENDS + 1];
 	struct skiff_dp_service svc;
-	unsigned int count = 0;
+	unsigned int count;
 	struct skiff_error e;
 	struct skiff_dp *dp;
-	int i, err;
+	int err;
 
-	if (argc < 2)
-		return usage_error("service set: missing VIP:PORT/PROTO");
-	err = parse_service("service set", argv[1], &svc);
+	err = parse_service_args("service set", argc - 1, argv + 1, &svc,
+				 backends, &count);
 	if (err)
 		return err;
-	for (i = 2; i < argc; i += 2) {
-		const char *key = argv[i], *val = argv[i + 1];
-
-		if (strcmp(key, "affinity") && strcmp(key, "backend"))
-			return usage_error("service set: unknown argument '%s'",
-					   key);
-		if (!val)
-			return usage_error("service set: '%s' needs a value", key);
-		if (!strcmp(key, "affinity")) {
-			if (skiff_parse_u32(val, 0, 86400,
-					    &svc.affinity_timeout))
-				return usage_error("service set: %s",
-						   "affinity must be 0..86400 seconds");
-			continue;
-		}
-		if (count > SKIFF_DP_MAX_BACKENDS)
-			return usage_error("service set: at most %d backends",
-					   SKIFF_DP_MAX_BACKENDS);
-		if (parse_backend(val, &backends[count]))
-			return usage_error("service set: invalid backend '%s' (IP:PORT[@WEIGHT])",
-					   val);
-		count++;
-	}
-
 	dp = open_dataplane(opts);
 	if (!dp)
 		return EXIT_FAILURE;
@@ -113,6 +132,135 @@ static int service_set(const struct options *opts, int argc, char **argv)
 	if (err)
 		return report_error("service set", &e);
 	return EXIT_SUCCESS;
+}
+
+/* The services of an apply file, growing as lines are read. */
+struct service_table {
+	struct skiff_dp_service_spec *specs;
+	unsigned int count;
+	unsigned int size;
+};
+
+static void service_table_free(struct service_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->count; i++)
+		free((void *)t->specs[i].backends);
+	free(t->specs);
+}
+
+static int service_table_add(struct service_table *t,
+			     const struct skiff_dp_service *svc,
+			     const struct skiff_dp_endpoint *backends,
+			     unsigned int count)
+{
+	struct skiff_dp_service_spec *spec;
+	struct skiff_dp_endpoint *copy;
+
+	if (t->count == t->size) {
+		unsigned int size = t->size ? 2 * t->size : 256;
+
+		spec = realloc(t->specs, size * sizeof(*spec));
+		if (!spec)
+			return -ENOMEM;
+		t->specs = spec;
+		t->size = size;
+	}
+	copy = malloc(count * sizeof(*copy) + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, backends, count * sizeof(*copy));
+	spec = &t->specs[t->count++];
+	spec->svc = *svc;
+	spec->backends = copy;
+	spec->count = count;
+	return 0;
+}
+
+/* Splits @line into words in place; returns how many (at most @max). */
+static int split_words(char *line, char **words, int max)
+{
+	int n = 0;
+	char *save, *w;
+
+	for (w = strtok_r(line, " \t\r\n", &save); w && n < max;
+	     w = strtok_r(NULL, " \t\r\n", &save))
+		words[n++] = w;
+	return w ? max + 1 : n;
+}
+
+static int read_table(const char *path, struct service_table *t)
+{
+	static struct skiff_dp_endpoint backends[SKIFF_DP_MAX_BACKENDS + 1];
+	static char *words[2 * SKIFF_DP_MAX_BACKENDS + 8];
+	struct skiff_dp_service svc;
+	char *line = NULL, where[300];
+	unsigned int count, lineno = 0;
+	size_t cap = 0;
+	int n, err = 0;
+	FILE *f;
+
+	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f) {
+		fprintf(stderr, "%s: apply: %s: %s\n", prog, path,
+			strerror(errno));
+		return EXIT_FAILURE;
+	}
+	while (!err && getline(&line, &cap, f) >= 0) {
+		lineno++;
+		snprintf(where, sizeof(where), "apply: %s:%u", path, lineno);
+		if (line[strspn(line, " \t")] == '#')
+			continue;
+		n = split_words(line, words, ARRAY_SIZE(words));
+		if (n == 0)
+			continue;
+		if (n > (int)ARRAY_SIZE(words))
+			err = usage_error("%s: line too long", where);
+		else if (strcmp(words[0], "service"))
+			err = usage_error("%s: expected 'service', got '%s'",
+					  where, words[0]);
+		else
+			err = parse_service_args(where, n - 1, words + 1, &svc,
+						 backends, &count);
+		if (!err && service_table_add(t, &svc, backends, count))
+			err = usage_error("%s: out of memory", where);
+	}
+	if (!err && ferror(f)) {
+		fprintf(stderr, "%s: apply: %s: read error\n", prog, path);
+		err = EXIT_FAILURE;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return err;
+}
+
+/* skiff-dp apply FILE: the file is the whole service table, applied at once. */
+int cmd_apply(const struct options *opts, int argc, char **argv)
+{
+	struct service_table table = {};
+	struct skiff_error e;
+	struct skiff_dp *dp;
+	int err;
+
+	if (argc != 2)
+		return usage_error(argc < 2 ? "apply: missing FILE" :
+				   "apply: unexpected argument");
+	err = read_table(argv[1], &table);
+	if (err)
+		goto out_free;
+	dp = open_dataplane(opts);
+	if (!dp) {
+		err = EXIT_FAILURE;
+		goto out_free;
+	}
+	err = skiff_dp_service_sync(dp, table.specs, table.count, &e);
+	skiff_dp_close(dp);
+	err = err ? report_error("apply", &e) : EXIT_SUCCESS;
+out_free:
+	service_table_free(&table);
+	return err;
 }
 
 static int service_del(const struct options *opts, int argc, char **argv)

@@ -175,6 +175,9 @@ static const struct subcommand subcommands[] = {
 	  "Services: virtual IP (0.0.0.0 for a NodePort) to backends" },
 	{ "cluster-cidr", cmd_cluster_cidr, "cluster-cidr PREFIX/LEN",
 	  "pod network: clients outside it are masqueraded" },
+	{ "apply", cmd_apply, "apply FILE|-",
+	  "make the service table exactly FILE's, all at once: one line\n"
+	  "      per service, 'service VIP:PORT/PROTO ...' as service set" },
 	{ "help", cmd_help, "help", "this help" },
 };
 

@@ -62,5 +62,6 @@ int cmd_dev(const struct options *opts, int argc, char **argv);
 int cmd_peer(const struct options *opts, int argc, char **argv);
 int cmd_service(const struct options *opts, int argc, char **argv);
 int cmd_cluster_cidr(const struct options *opts, int argc, char **argv);
+int cmd_apply(const struct options *opts, int argc, char **argv);
 
 #endif /* SKIFF_DP_TOOL_H */

@@ -301,3 +301,55 @@ int skiff_dp_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
 		return unsupported(dp, e);
 	return dp->ops->service_list(dp, cb, arg, e);
 }
+
+static uint64_t service_key(const struct skiff_dp_service *svc)
+{
+	return (uint64_t)ntohl(svc->vip.s_addr) << 24 |
+	       (uint64_t)svc->port << 8 | svc->proto;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorting the keys finds a service listed twice in O(n log n). */
+static int check_unique(const struct skiff_dp_service_spec *specs,
+			unsigned int n, struct skiff_error *e)
+{
+	uint64_t *keys;
+	unsigned int i;
+	int err = 0;
+
+	keys = malloc(n * sizeof(*keys) + 1);
+	if (!keys)
+		return skiff_error_set(e, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		keys[i] = service_key(&specs[i].svc);
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n && !err; i++)
+		if (keys[i] == keys[i - 1])
+			err = skiff_error_set(e, -EINVAL, "service listed twice");
+	free(keys);
+	return err;
+}
+
+int skiff_dp_service_sync(struct skiff_dp *dp,
+			  const struct skiff_dp_service_spec *specs,
+			  unsigned int n, struct skiff_error *e)
+{
+	unsigned int i;
+
+	skiff_error_clear(e);
+	for (i = 0; i < n; i++)
+		if (check_service(&specs[i].svc, specs[i].backends,
+				  specs[i].count, e))
+			return e->err;
+	if (check_unique(specs, n, e))
+		return e->err;
+	if (!dp->ops->service_sync)
+		return unsupported(dp, e);
+	return dp->ops->service_sync(dp, specs, n, e);
+}

@@ -202,6 +202,25 @@ int skiff_dp_service_set(struct skiff_dp *dp,
 int skiff_dp_service_del(struct skiff_dp *dp,
 			 const struct skiff_dp_service *svc,
 			 struct skiff_error *e);
+/**
+ * struct skiff_dp_service_spec - a service with its backends, for a sync
+ */
+struct skiff_dp_service_spec {
+	struct skiff_dp_service svc;
+	const struct skiff_dp_endpoint *backends;
+	unsigned int count;
+};
+
+/*
+ * Makes the service table exactly @specs[0..@n): services in it are set
+ * as service_set would, services not in it are deleted (with their
+ * connections). Atomic on both backends: on error nothing changed. This
+ * is what `skiff-dp apply FILE` and a node's full resync use.
+ */
+int skiff_dp_service_sync(struct skiff_dp *dp,
+			  const struct skiff_dp_service_spec *specs,
+			  unsigned int n, struct skiff_error *e);
+
 /* Calls @cb for every service, with its backends and counters. */
 int skiff_dp_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
 			  void *arg, struct skiff_error *e);
@@ -236,6 +255,9 @@ struct skiff_dp_ops {
 			   struct skiff_error *e);
 	int (*service_list)(struct skiff_dp *dp, skiff_dp_service_cb cb,
 			    void *arg, struct skiff_error *e);
+	int (*service_sync)(struct skiff_dp *dp,
+			    const struct skiff_dp_service_spec *specs,
+			    unsigned int n, struct skiff_error *e);
 };
 
 /**

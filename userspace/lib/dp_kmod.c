@@ -426,4 +426,5 @@ const struct skiff_dp_ops skiff_dp_kmod_ops = {
 	.service_set = kmod_service_set,
 	.service_del = kmod_service_del,
 	.service_list = kmod_service_list,
+	.service_sync = kmod_service_sync,
 };

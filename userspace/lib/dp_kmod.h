@@ -17,6 +17,9 @@ int kmod_set_cluster_cidr(struct skiff_dp *dp, struct in_addr prefix,
 int kmod_service_set(struct skiff_dp *dp, const struct skiff_dp_service *svc,
 		     const struct skiff_dp_endpoint *backends,
 		     unsigned int count, struct skiff_error *e);
+int kmod_service_sync(struct skiff_dp *dp,
+		      const struct skiff_dp_service_spec *specs,
+		      unsigned int n, struct skiff_error *e);
 int kmod_service_del(struct skiff_dp *dp, const struct skiff_dp_service *svc,
 		     struct skiff_error *e);
 int kmod_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb, void *arg,

@@ -48,27 +48,18 @@ static int put_key(struct nl_msg *msg, const struct skiff_dp_service *svc)
 	       nla_put_u8(msg, SKIFF_SERVICE_A_PROTO, svc->proto);
 }
 
-int kmod_service_set(struct skiff_dp *dp, const struct skiff_dp_service *svc,
-		     const struct skiff_dp_endpoint *backends,
-		     unsigned int count, struct skiff_error *e)
+/* Appends SKIFF_A_SERVICE for @svc and its @count backends to @msg. */
+static int put_service(struct nl_msg *msg, const struct skiff_dp_service *svc,
+		       const struct skiff_dp_endpoint *backends,
+		       unsigned int count)
 {
 	struct nlattr *nest, *bnest;
-	struct nl_msg *msg;
 	unsigned int i;
 
-	/* 1024 backends take about 30 KiB: more than libnl's default. */
-	msg = nlmsg_alloc_size(4096 + count * 32);
-	if (!msg)
-		return no_memory(e);
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ,
-			 skiff_nl_family(kmod_nl(dp)), 0,
-			 NLM_F_REQUEST | NLM_F_ACK, SKIFF_CMD_SERVICE_SET,
-			 SKIFF_GENL_VERSION))
-		goto err_free_msg;
 	nest = nla_nest_start(msg, SKIFF_A_SERVICE);
 	if (!nest || put_key(msg, svc) ||
 	    nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY, svc->affinity_timeout))
-		goto err_free_msg;
+		return -EMSGSIZE;
 	for (i = 0; i < count; i++) {
 		bnest = nla_nest_start(msg, SKIFF_SERVICE_A_BACKEND);
 		if (!bnest ||
@@ -77,10 +68,66 @@ int kmod_service_set(struct skiff_dp *dp, const struct skiff_dp_service *svc,
 		    nla_put_u16(msg, SKIFF_BACKEND_A_PORT, backends[i].port) ||
 		    nla_put_u16(msg, SKIFF_BACKEND_A_WEIGHT,
 				backends[i].weight ? backends[i].weight : 1))
-			goto err_free_msg;
+			return -EMSGSIZE;
 		nla_nest_end(msg, bnest);
 	}
 	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* A SERVICE_SET request sized for @services services, @backends backends. */
+static struct nl_msg *service_set_request(struct skiff_dp *dp,
+					  size_t services, size_t backends)
+{
+	size_t size = 4096 + services * 48 + backends * 32;
+	struct nl_msg *msg;
+
+	msg = nlmsg_alloc_size(size);
+	if (!msg)
+		return NULL;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ,
+			 skiff_nl_family(kmod_nl(dp)), 0,
+			 NLM_F_REQUEST | NLM_F_ACK, SKIFF_CMD_SERVICE_SET,
+			 SKIFF_GENL_VERSION) ||
+	    skiff_nl_set_sndbuf(kmod_nl(dp), size)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+int kmod_service_set(struct skiff_dp *dp, const struct skiff_dp_service *svc,
+		     const struct skiff_dp_endpoint *backends,
+		     unsigned int count, struct skiff_error *e)
+{
+	struct nl_msg *msg;
+
+	msg = service_set_request(dp, 1, count);
+	if (!msg || put_service(msg, svc, backends, count)) {
+		nlmsg_free(msg);
+		return no_memory(e);
+	}
+	return skiff_nl_call(kmod_nl(dp), msg, NULL, NULL, e);
+}
+
+/* The whole table in one request: the kernel applies it all or nothing. */
+int kmod_service_sync(struct skiff_dp *dp,
+		      const struct skiff_dp_service_spec *specs,
+		      unsigned int n, struct skiff_error *e)
+{
+	size_t backends = 0;
+	struct nl_msg *msg;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		backends += specs[i].count;
+	msg = service_set_request(dp, n, backends);
+	if (!msg || nla_put_flag(msg, SKIFF_A_REPLACE))
+		goto err_free_msg;
+	for (i = 0; i < n; i++)
+		if (put_service(msg, &specs[i].svc, specs[i].backends,
+				specs[i].count))
+			goto err_free_msg;
 	return skiff_nl_call(kmod_nl(dp), msg, NULL, NULL, e);
 
 err_free_msg:

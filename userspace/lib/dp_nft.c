@@ -1463,4 +1463,5 @@ const struct skiff_dp_ops skiff_dp_nft_ops = {
 	.service_set = skiff_nft_service_set,
 	.service_del = skiff_nft_service_del,
 	.service_list = skiff_nft_service_list,
+	.service_sync = skiff_nft_service_sync,
 };

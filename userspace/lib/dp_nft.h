@@ -20,6 +20,9 @@ int skiff_nft_service_set(struct skiff_dp *dp,
 int skiff_nft_service_del(struct skiff_dp *dp,
 			  const struct skiff_dp_service *svc,
 			  struct skiff_error *e);
+int skiff_nft_service_sync(struct skiff_dp *dp,
+			   const struct skiff_dp_service_spec *specs,
+			   unsigned int n, struct skiff_error *e);
 int skiff_nft_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
 			   void *arg, struct skiff_error *e);
 

@@ -23,10 +23,10 @@
  *     chain svc-S                   one per service
  *         counter name svc-S ip saddr != @cluster-cidr
  *             meta mark set mark | 0x4000        (a NodePort: always)
+ *             comment "affinity SECONDS"         (ClientIP affinity)
  *         ip saddr @aff-E goto ep-E  (ClientIP affinity: one per backend)
- *         numgen random mod W vmap @svc-S
- *     map svc-S                     W = 4: { 0-2 : goto ep-A, 3 : goto ep-B }
- *                                   comment "affinity SECONDS"
+ *         numgen random mod 4 < 3 goto ep-A      one per backend: weights
+ *         numgen random mod 1 < 1 goto ep-B      3 and 1 here
  *     chain ep-E                    one per backend
  *         counter name ep-E ip saddr BACKEND
  *             meta mark set mark | 0x4000        (hairpin)
@@ -52,14 +52,22 @@
  * S names a service, "tcp-10.96.0.10-80", and E one of its backends,
  * "tcp-10.96.0.10-80-10.244.2.2-8080": stable and unique, so that a service
  * is found by name and replaced in place. A service's backends and weights
- * live in its map svc-S (the verdicts name the backends' chains, the range
- * widths are the weights), its affinity in that map's comment: every
- * skiff-dp call is a new process, so the kernel's objects are the only
- * state, and service_list reads them back.
+ * live in the rules of its chain svc-S (the gotos name the backends'
+ * chains, the bounds are the weights), its affinity in the comment of its
+ * first rule: every skiff-dp call is a new process, so the kernel's
+ * objects are the only state, and service_list reads them back. The
+ * services are those the four dispatch maps send to.
  *
  * Why it is built so:
- *  - Weights: numgen picks a number below the total weight, and each
- *    backend owns a range as wide as its weight.
+ *  - Weights: a backend's rule takes a connection with the odds of its
+ *    weight among the weights of the backends not passed yet (its own and
+ *    those after it): so each gets its weight's share of the total, and
+ *    the last one takes whatever is left.
+ *  - No set or map of its own per service: the kernel finds a set by name
+ *    by walking the table's list of sets, so that one per service would
+ *    make a large table quadratic to build (30,000 services: minutes).
+ *    Chains and counters it finds in hash tables. (An affinity set per
+ *    backend is kept, for the services with affinity.)
  *  - Rejection: a service without backends sits in the no-endpoint maps,
  *    looked up from filter chains before DNAT, as kube-proxy does, so that
  *    NAT chains only translate (the kernel checks a reject's hook, not its
@@ -83,17 +91,26 @@
  *  - The fixed part (table, maps, base chains and their rules) is added on
  *    every change, base chains flushed and filled again, as kube-proxy does:
  *    idempotent, and a damaged base repairs itself.
- *  - service_set flushes and refills the service's chain, rebuilds its map,
- *    refills the chains of backends it keeps (keeping their counters and
- *    affinity sets, so clients keep their backend), deletes those of
- *    removed backends and adds new ones.
- *  - The batch carries the ruleset generation the service was read at; the
- *    kernel refuses it (ERESTART) if another writer changed the ruleset
+ *  - service_set flushes and refills the service's chain, refills the
+ *    chains of backends it keeps (keeping their counters and affinity sets,
+ *    so clients keep their backend), deletes those of removed backends and
+ *    adds new ones. service_del deletes them all.
+ *  - service_sync reads every service, and puts in one batch what
+ *    service_set would for each service that is missing or differs, and
+ *    what service_del would for each one not wanted; a service already as
+ *    wanted is left alone, so a resync that changes one service changes
+ *    one service.
+ *  - The batch carries the ruleset generation the services were read at;
+ *    the kernel refuses it (ERESTART) if another writer changed the ruleset
  *    meanwhile, and the call reads again and retries.
+ *  - The kernel takes a transaction from one datagram only: a large batch
+ *    (90 MB for 30,000 services from nothing) is built in pages sent by
+ *    one sendmsg(), the socket's send buffer raised to take it.
  *  - After the commit, the conntrack entries of connections through the
- *    service to a removed backend are deleted (libnetfilter_conntrack), so
- *    that their next packet is a new connection, balanced again. This is
- *    best effort: the change is made and cannot be undone by then.
+ *    services to removed backends are deleted (libnetfilter_conntrack, one
+ *    dump of the table for the whole change), so that their next packet is
+ *    a new connection, balanced again. This is best effort: the change is
+ *    made and cannot be undone by then.
  *
  * The overlay half (dp_nft.c) holds an rtnetlink socket; services need a
  * netfilter one, opened for each call. Kernel errors come back with their
@@ -101,6 +118,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +126,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -138,20 +157,19 @@
 #define NFTS_NAME_LEN		64
 /* A read or a batch raced by another writer is tried again, this often. */
 #define NFTS_TRIES		4
-/*
- * Backends per message of weight ranges (two elements each, ~100 bytes):
- * a netlink attribute holds 64 KiB at most, and so does NFTS_MSG_MAX.
- */
-#define NFTS_RANGES_PER_MSG	64
 /* Room kept free in a batch for the next message: no message is larger. */
 #define NFTS_MSG_MAX		(64 * 1024)
+/*
+ * A batch grows by pages of this size, sent together by one sendmsg() (the
+ * kernel wants a transaction in one datagram): no copy as it grows.
+ */
+#define NFTS_PAGE_LEN		(16 * NFTS_MSG_MAX)
 /* A request (one get or dump, a few names) fits in this. */
 #define NFTS_REQ_LEN		1024
 /* A dump's messages come in buffers of up to this size. */
 #define NFTS_RECV_LEN		32768
 
 /* nft's data types, so that `nft list ruleset` shows our sets as its own. */
-#define NFTS_TYPE_INTEGER	4
 #define NFTS_TYPE_IPADDR	7
 #define NFTS_TYPE_PROTO		12
 #define NFTS_TYPE_SERVICE	13
@@ -195,20 +213,21 @@ struct nfts_svc {
 
 /**
  * struct nfts_batch - one transaction being built
- * @buf: the messages, back to back
- * @len: bytes used
- * @cap: bytes allocated
+ * @pages: the messages, back to back in pages of NFTS_PAGE_LEN bytes
+ *	(iov_len: bytes used), none split across two
+ * @npages: how many
+ * @len: bytes used in all
  * @first: sequence number of the batch begin message
- * @last: offset of the last command, the one asked to be acked
+ * @last: the last command, the one asked to be acked
  * @seq: next sequence number
  * @set_id: next set ID (the kernel wants one per new set, unique in a batch)
  */
 struct nfts_batch {
-	char *buf;
+	struct iovec *pages;
+	unsigned int npages;
 	size_t len;
-	size_t cap;
 	uint32_t first;
-	size_t last;
+	struct nlmsghdr *last;
 	uint32_t seq;
 	uint32_t set_id;
 };
@@ -526,49 +545,6 @@ static int nfts_get_gen(struct nfts *n, uint32_t *genid, struct skiff_error *e)
 
 /* ---- reading services back --------------------------------------------- */
 
-static int nfts_udata_comment(const struct nftnl_udata *attr, void *data)
-{
-	const char **comment = data;
-	const char *value = nftnl_udata_get(attr);
-	uint8_t len = nftnl_udata_len(attr);
-
-	if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_COMMENT && len &&
-	    value[len - 1] == '\0')
-		*comment = value;
-	return 0;
-}
-
-/* The affinity timeout kept in the comment of the map svc-S. */
-static uint32_t nfts_set_affinity(const struct nftnl_set *s)
-{
-	const char *comment = NULL;
-	const void *udata;
-	uint32_t len;
-	unsigned int timeout;
-
-	if (!nftnl_set_is_set(s, NFTNL_SET_USERDATA))
-		return 0;
-	udata = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
-	nftnl_udata_parse(udata, len, nfts_udata_comment, &comment);
-	if (!comment || sscanf(comment, "affinity %u", &timeout) != 1)
-		return 0;
-	return timeout;
-}
-
-static int nfts_parse_set(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nftnl_set *s = arg;
-
-	return nftnl_set_nlmsg_parse(nlh, s) < 0 ? -EBADMSG : 0;
-}
-
-static int nfts_parse_elems(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nftnl_set *s = arg;
-
-	return nftnl_set_elems_nlmsg_parse(nlh, s) < 0 ? -EBADMSG : 0;
-}
-
 /*
  * Set @name of our table, as requests name it: to get, dump, delete or
  * fill with elements. NULL @name: every set of the table, for a dump.
@@ -588,194 +564,225 @@ static struct nftnl_set *nfts_set_named(const char *name)
 	return s;
 }
 
-/* The map svc-S of service @svc. */
-static struct nftnl_set *nfts_svc_set(const struct skiff_dp_service *svc)
-{
-	char name[NFTS_NAME_LEN];
-
-	nfts_name(name, "svc", svc, NULL);
-	return nfts_set_named(name);
-}
-
-/* The ends of the ranges of a map svc-S, to measure the ranges with. */
-struct nfts_ranges {
-	struct skiff_dp_endpoint *eps;
-	uint32_t *starts;
-	uint32_t *bounds;
-	unsigned int count;
-	unsigned int nbounds;
-	const struct skiff_dp_service *svc;
+/**
+ * struct nfts_table - services read back from the table
+ * @svcs: the services, sorted, each with its backends sorted
+ * @nsvcs: how many
+ * @ctrs: the counters, sorted by name (service_list only)
+ * @nctrs: how many
+ */
+struct nfts_table {
+	struct nfts_svc *svcs;
+	unsigned int nsvcs;
+	struct nfts_counter *ctrs;
+	unsigned int nctrs;
 };
 
-static uint32_t nfts_elem_key(struct nftnl_set_elem *el, uint16_t attr)
+/*
+ * Grows array @items of @n items of @size to hold one more: its capacity is
+ * the power of two at or above @n, so it grows when @n reaches one.
+ */
+static void *nfts_grow(void *items, unsigned int n, size_t size)
 {
-	uint32_t len, key = 0;
-	const void *data = nftnl_set_elem_get(el, attr, &len);
-
-	if (data && len == sizeof(key))
-		memcpy(&key, data, sizeof(key));
-	return ntohl(key);
+	if (n & (n - 1))
+		return items;
+	return reallocarray(items, n ? 2 * n : 1, size);
 }
 
-/* One element: a range's start naming a backend, or a range's end. */
-static int nfts_range_add(struct nftnl_set_elem *el, void *arg)
+static void nfts_table_free(struct nfts_table *t)
 {
-	struct nfts_ranges *r = arg;
-	uint32_t key = nfts_elem_key(el, NFTNL_SET_ELEM_KEY);
+	unsigned int i;
+
+	for (i = 0; i < t->nsvcs; i++)
+		nfts_svc_free(&t->svcs[i]);
+	free(t->svcs);
+	free(t->ctrs);
+	memset(t, 0, sizeof(*t));
+}
+
+/**
+ * struct nfts_choice - what a rule of a chain svc-S says
+ * @numgen: it draws a number: it is a backend's choice rule
+ * @weight: the bound the number is compared with, the backend's weight
+ * @chain: the chain it goes to
+ * @affinity: the affinity timeout in its comment
+ */
+struct nfts_choice {
+	bool numgen;
+	uint32_t weight;
 	const char *chain;
+	uint32_t affinity;
+};
 
-	r->bounds[r->nbounds++] = key;
-	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_FLAGS) &&
-	    (nftnl_set_elem_get_u32(el, NFTNL_SET_ELEM_FLAGS) &
-	     NFT_SET_ELEM_INTERVAL_END))
+static int nfts_choice_expr(struct nftnl_expr *ex, void *data)
+{
+	struct nfts_choice *c = data;
+	const char *name = nftnl_expr_get_str(ex, NFTNL_EXPR_NAME);
+	uint32_t len, bound;
+	const void *value;
+
+	if (!name)
 		return 0;
-	chain = nftnl_set_elem_get_str(el, NFTNL_SET_ELEM_CHAIN);
-	if (!chain || !nfts_parse_ep(chain, r->svc, &r->eps[r->count]))
-		return 0;	/* not ours: ignored */
-	/* A set type that keeps a range in one element. */
-	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_KEY_END))
-		r->bounds[r->nbounds++] =
-			nfts_elem_key(el, NFTNL_SET_ELEM_KEY_END) + 1;
-	r->starts[r->count++] = key;
-	return 0;
-}
-
-static int nfts_u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Each backend's weight: from its range's start to the next boundary. */
-static void nfts_ranges_weigh(struct nfts_ranges *r)
-{
-	unsigned int i, j;
-
-	qsort(r->bounds, r->nbounds, sizeof(*r->bounds), nfts_u32_cmp);
-	for (i = 0; i < r->count; i++) {
-		r->eps[i].weight = 1;
-		for (j = 0; j < r->nbounds; j++) {
-			if (r->bounds[j] > r->starts[i]) {
-				r->eps[i].weight = r->bounds[j] - r->starts[i];
-				break;
-			}
+	if (!strcmp(name, "numgen"))
+		c->numgen = true;
+	if (!strcmp(name, "cmp")) {
+		value = nftnl_expr_get(ex, NFTNL_EXPR_CMP_DATA, &len);
+		if (value && len == sizeof(bound)) {
+			memcpy(&bound, value, len);
+			c->weight = ntohl(bound);
 		}
 	}
-}
-
-static int nfts_elem_count(struct nftnl_set_elem *el, void *arg)
-{
-	(void)el;
-	++*(unsigned int *)arg;
+	if (!strcmp(name, "immediate") &&
+	    nftnl_expr_is_set(ex, NFTNL_EXPR_IMM_CHAIN))
+		c->chain = nftnl_expr_get_str(ex, NFTNL_EXPR_IMM_CHAIN);
 	return 0;
 }
 
-/* The backends of service @s from the elements of its map @set. */
-static int nfts_read_backends(struct nfts_svc *s, struct nftnl_set *set)
+static int nfts_choice_comment(const struct nftnl_udata *attr, void *data)
 {
-	struct nfts_ranges r = { .svc = &s->key };
-	unsigned int n = 1;
-	int err = -ENOMEM;
+	struct nfts_choice *c = data;
+	const char *value = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+	unsigned int timeout;
 
-	nftnl_set_elem_foreach(set, nfts_elem_count, &n);
-	r.eps = calloc(n, sizeof(*r.eps));
-	r.starts = calloc(n, sizeof(*r.starts));
-	r.bounds = calloc(2 * n, sizeof(*r.bounds));
-	if (!r.eps || !r.starts || !r.bounds)
-		goto out_free;
-	nftnl_set_elem_foreach(set, nfts_range_add, &r);
-	nfts_ranges_weigh(&r);
-	qsort(r.eps, r.count, sizeof(*r.eps), nfts_ep_cmp);
-	s->backends = r.eps;
-	s->count = r.count;
-	r.eps = NULL;
-	err = 0;
-out_free:
-	free(r.bounds);
-	free(r.starts);
-	free(r.eps);
-	return err;
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len &&
+	    value[len - 1] == '\0' &&
+	    sscanf(value, "affinity %u", &timeout) == 1)
+		c->affinity = timeout;
+	return 0;
 }
 
-/* Dumps the elements of the map svc-S of @s and reads its backends. */
-static int nfts_read_elems(struct nfts *n, struct nfts_svc *s,
-			   struct skiff_error *e)
+/* Service @key in @t: the last one added if it is that one, else a new one. */
+static struct nfts_svc *nfts_table_svc(struct nfts_table *t,
+				       const struct skiff_dp_service *key)
 {
-	char buf[NFTS_REQ_LEN] = {};
-	struct nlmsghdr *nlh;
-	struct nftnl_set *set;
-	int err;
+	struct nfts_svc *svcs, s = { .key = *key, .exists = true };
 
-	set = nfts_svc_set(&s->key);
-	if (!set)
-		return nfts_nomem(e);
-	nlh = nfts_request(n, buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
-	nftnl_set_elems_nlmsg_build_payload(nlh, set);
-	err = nfts_talk(n, nlh, nfts_parse_elems, set, e);
-	if (!err && nfts_read_backends(s, set))
-		err = nfts_nomem(e);
-	nftnl_set_free(set);
-	return err;
+	if (t->nsvcs && !nfts_svc_cmp(&t->svcs[t->nsvcs - 1], &s))
+		return &t->svcs[t->nsvcs - 1];
+	svcs = nfts_grow(t->svcs, t->nsvcs, sizeof(*svcs));
+	if (!svcs)
+		return NULL;
+	t->svcs = svcs;
+	svcs[t->nsvcs] = s;
+	return &svcs[t->nsvcs++];
+}
+
+/* Adds backend @ep with @weight to service @s. */
+static int nfts_svc_add(struct nfts_svc *s, const struct skiff_dp_endpoint *ep,
+			uint32_t weight)
+{
+	struct skiff_dp_endpoint *eps;
+
+	eps = nfts_grow(s->backends, s->count, sizeof(*eps));
+	if (!eps)
+		return -ENOMEM;
+	s->backends = eps;
+	eps[s->count] = *ep;
+	eps[s->count++].weight = weight;
+	return 0;
 }
 
 /*
- * What the table holds of service @key, and the generation it was read at
- * into @n->genid. @s->exists is false when the service is not there.
+ * One rule of a dump, into @arg's service if it is in a chain svc-S: a
+ * backend's choice rule, or the first rule with the affinity comment.
  */
-static int nfts_read_service(struct nfts *n,
-			     const struct skiff_dp_service *key,
-			     struct nfts_svc *s, struct skiff_error *e)
+static int nfts_parse_rule(const struct nlmsghdr *nlh, void *arg)
 {
-	char buf[NFTS_REQ_LEN] = {};
-	struct nlmsghdr *nlh;
-	struct nftnl_set *set;
-	int err;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nfts_choice c = {};
+	struct skiff_dp_endpoint ep;
+	struct skiff_dp_service key;
+	struct nfts_svc *s;
+	const char *chain;
+	const void *udata;
+	uint32_t len;
+	int err = 0;
 
-	memset(s, 0, sizeof(*s));
-	s->key = *key;
-	err = nfts_get_gen(n, &n->genid, e);
-	if (err)
-		return err;
-	set = nfts_svc_set(key);
-	if (!set)
-		return nfts_nomem(e);
-	nlh = nfts_request(n, buf, NFT_MSG_GETSET, NLM_F_ACK);
-	nftnl_set_nlmsg_build_payload(nlh, set);
-	err = nfts_talk(n, nlh, nfts_parse_set, set, e);
-	if (!err)
-		s->key.affinity_timeout = nfts_set_affinity(set);
-	nftnl_set_free(set);
-	if (err == -ENOENT) {
-		/* No such table or no such map: no such service. */
-		skiff_error_clear(e);
-		return 0;
+	if (!r)
+		return -ENOMEM;
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		err = -EBADMSG;
+		goto out_free;
 	}
-	if (err)
-		return err;
-	s->exists = true;
-	return nfts_read_elems(n, s, e);
+	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+	if (!chain || !nfts_parse_svc(chain, &key))
+		goto out_free;	/* not a service's */
+	nftnl_expr_foreach(r, nfts_choice_expr, &c);
+	if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
+		udata = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+		nftnl_udata_parse(udata, len, nfts_choice_comment, &c);
+	}
+	s = nfts_table_svc(arg, &key);
+	if (!s) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	if (c.affinity)
+		s->key.affinity_timeout = c.affinity;
+	/* Not ours unless it has the shape nfts_put_choice() gives. */
+	if (c.numgen && c.chain && c.weight && c.weight <= UINT16_MAX &&
+	    nfts_parse_ep(c.chain, &s->key, &ep))
+		err = nfts_svc_add(s, &ep, c.weight);
+out_free:
+	nftnl_rule_free(r);
+	return err;
+}
+
+/* An element of a dispatch map: the service whose chain it goes to. */
+static int nfts_dispatch_elem(struct nftnl_set_elem *el, void *arg)
+{
+	const char *chain = nftnl_set_elem_get_str(el, NFTNL_SET_ELEM_CHAIN);
+	struct skiff_dp_service key;
+
+	if (!chain || !nfts_parse_svc(chain, &key))
+		return 0;	/* not ours */
+	return nfts_table_svc(arg, &key) ? 0 : -ENOMEM;
+}
+
+static int nfts_parse_dispatch(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	int err = -EBADMSG;
+
+	if (!s)
+		return -ENOMEM;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) >= 0)
+		err = nftnl_set_elem_foreach(s, nfts_dispatch_elem, arg);
+	nftnl_set_free(s);
+	return err;
 }
 
 /* ---- building a batch -------------------------------------------------- */
 
-/* Makes room for one more message. */
-static int nfts_batch_reserve(struct nfts_batch *b)
+/* Makes room for one more message: where it goes, or NULL. */
+static char *nfts_batch_reserve(struct nfts_batch *b)
 {
-	size_t cap;
-	char *buf;
+	struct iovec *page = b->npages ? &b->pages[b->npages - 1] : NULL;
+	struct iovec *pages;
 
-	if (b->cap - b->len >= NFTS_MSG_MAX)
-		return 0;
-	cap = b->cap ? 2 * b->cap : 4 * NFTS_MSG_MAX;
-	buf = realloc(b->buf, cap);
-	if (!buf)
-		return -ENOMEM;
-	/* libmnl leaves attribute padding as it finds it. */
-	memset(buf + b->cap, 0, cap - b->cap);
-	b->buf = buf;
-	b->cap = cap;
-	return 0;
+	if (page && NFTS_PAGE_LEN - page->iov_len >= NFTS_MSG_MAX)
+		return (char *)page->iov_base + page->iov_len;
+	pages = nfts_grow(b->pages, b->npages, sizeof(*pages));
+	if (!pages)
+		return NULL;
+	b->pages = pages;
+	page = &pages[b->npages];
+	/* Zeroed: libmnl leaves attribute padding as it finds it. */
+	page->iov_base = calloc(1, NFTS_PAGE_LEN);
+	if (!page->iov_base)
+		return NULL;
+	page->iov_len = 0;
+	b->npages++;
+	return page->iov_base;
+}
+
+/* Counts in the message @nlh that nfts_msg() gave and the caller filled. */
+static void nfts_msg_done(struct nfts_batch *b, struct nlmsghdr *nlh)
+{
+	b->last = nlh;
+	b->pages[b->npages - 1].iov_len += NLMSG_ALIGN(nlh->nlmsg_len);
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
 /*
@@ -786,39 +793,40 @@ static int nfts_batch_begin(struct nfts_batch *b, struct nfts *n,
 			    uint32_t genid)
 {
 	struct nlmsghdr *nlh;
+	char *buf;
 
 	memset(b, 0, sizeof(*b));
-	if (nfts_batch_reserve(b))
+	buf = nfts_batch_reserve(b);
+	if (!buf)
 		return -ENOMEM;
 	b->seq = n->seq;
 	b->first = b->seq;
-	nlh = nftnl_batch_begin(b->buf, b->seq++);
+	nlh = nftnl_batch_begin(buf, b->seq++);
 	if (genid)
 		mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
-	b->len = NLMSG_ALIGN(nlh->nlmsg_len);
+	nfts_msg_done(b, nlh);
 	return 0;
 }
 
 static void nfts_batch_free(struct nfts_batch *b)
 {
-	free(b->buf);
+	unsigned int i;
+
+	for (i = 0; i < b->npages; i++)
+		free(b->pages[i].iov_base);
+	free(b->pages);
 }
 
 /* The header of the next message; its payload is written after it. */
 static struct nlmsghdr *nfts_msg(struct nfts_batch *b, uint16_t type,
 				 uint16_t flags)
 {
-	if (nfts_batch_reserve(b))
-		return NULL;
-	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFPROTO_IPV4,
-				     flags, b->seq++);
-}
+	char *buf = nfts_batch_reserve(b);
 
-/* Counts in the message @nlh that nfts_msg() gave and the caller filled. */
-static void nfts_msg_done(struct nfts_batch *b, struct nlmsghdr *nlh)
-{
-	b->last = b->len;
-	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	if (!buf)
+		return NULL;
+	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, flags,
+				     b->seq++);
 }
 
 /* What each message of ours does, and its attribute naming the object. */
@@ -841,6 +849,24 @@ static const struct {
 	{ NFT_MSG_DELOBJ, "the deletion of counter", NFTA_OBJ_NAME },
 };
 
+/* The message of batch @b with sequence number @seq; NULL if none. */
+static const struct nlmsghdr *nfts_batch_find(const struct nfts_batch *b,
+					      uint32_t seq)
+{
+	const struct nlmsghdr *nlh;
+	unsigned int i;
+	int len;
+
+	for (i = 0; i < b->npages; i++) {
+		len = b->pages[i].iov_len;
+		for (nlh = b->pages[i].iov_base; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len))
+			if (nlh->nlmsg_seq == seq)
+				return nlh;
+	}
+	return NULL;
+}
+
 /*
  * Says in @e which message of batch @b the kernel refused with @kerr: the
  * one with sequence number @seq, found again in the batch.
@@ -849,15 +875,12 @@ static void nfts_batch_refused(const struct nfts_batch *b, uint32_t seq,
 			       const struct skiff_error *kerr,
 			       struct skiff_error *e)
 {
+	const struct nlmsghdr *nlh = nfts_batch_find(b, seq);
 	const char *what = "the transaction", *name = "";
-	const struct nlmsghdr *nlh = (const void *)b->buf;
 	const struct nlattr *attr;
-	int len = b->len;
 	unsigned int i;
 
-	while (mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_seq != seq)
-		nlh = mnl_nlmsg_next(nlh, &len);
-	for (i = 0; mnl_nlmsg_ok(nlh, len) && i < ARRAY_SIZE(nfts_msgs); i++) {
+	for (i = 0; nlh && i < ARRAY_SIZE(nfts_msgs); i++) {
 		if (NFNL_MSG_TYPE(nlh->nlmsg_type) != nfts_msgs[i].type)
 			continue;
 		what = nfts_msgs[i].what;
@@ -906,7 +929,11 @@ static int nfts_batch_answers(struct nfts *n, const struct nfts_batch *b,
 		return nfts_nomem(e);
 	for (;;) {
 		len = recv(fd, buf, NFTS_RECV_LEN, MSG_DONTWAIT);
-		if (len < 0 && errno == EINTR)
+		/*
+		 * ENOBUFS: answers beyond the socket's room were dropped;
+		 * the first ones are still queued.
+		 */
+		if (len < 0 && (errno == EINTR || errno == ENOBUFS))
 			continue;
 		if (len <= 0)
 			break;
@@ -926,28 +953,38 @@ static int nfts_batch_answers(struct nfts *n, const struct nfts_batch *b,
 static int nfts_batch_commit(struct nfts *n, struct nfts_batch *b,
 			     struct skiff_error *e)
 {
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct msghdr msg = {
+		.msg_name = &kernel,
+		.msg_namelen = sizeof(kernel),
+	};
+	int fd = mnl_socket_get_fd(n->nl);
 	struct nlmsghdr *nlh;
 	uint32_t acked;
+	char *buf;
 	int size;
 
-	if (nfts_batch_reserve(b))
+	buf = nfts_batch_reserve(b);
+	if (!buf)
 		return nfts_nomem(e);
 	/* Only the last command is acked: errors come whatever the flags. */
-	nlh = (struct nlmsghdr *)(b->buf + b->last);
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	acked = nlh->nlmsg_seq;
-	nlh = nftnl_batch_end(b->buf + b->len, b->seq++);
-	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	b->last->nlmsg_flags |= NLM_F_ACK;
+	acked = b->last->nlmsg_seq;
+	nlh = nftnl_batch_end(buf, b->seq++);
+	nfts_msg_done(b, nlh);
 	n->seq = b->seq;
 
-	/* The whole batch is one datagram: the socket must take it. */
-	size = b->len + NFTS_MSG_MAX;
-	if (setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE,
-		       &size, sizeof(size)) < 0)
-		setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUF,
-			   &size, sizeof(size));
+	/*
+	 * The kernel takes a transaction from one datagram only (a batch
+	 * without its end is aborted): the socket must take it whole.
+	 */
+	size = b->len > INT_MAX - NFTS_MSG_MAX ? INT_MAX : b->len + NFTS_MSG_MAX;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	msg.msg_iov = b->pages;
+	msg.msg_iovlen = b->npages;
 	skiff_error_clear(e);
-	if (mnl_socket_sendto(n->nl, b->buf, b->len) < 0)
+	if (sendmsg(fd, &msg, 0) < 0)
 		return skiff_error_set(e, -errno,
 				       "cannot send the nftables batch");
 	return nfts_batch_answers(n, b, acked, e);
@@ -1077,32 +1114,13 @@ out_free:
  * @flags: NFT_SET_*; NFT_SET_MAP makes it a verdict map
  * @key_type: nft's data type of the key
  * @key_len: bytes
- * @comment: shown by nft, NULL for none
  */
 struct nfts_set_spec {
 	const char *name;
 	uint32_t flags;
 	uint32_t key_type;
 	uint32_t key_len;
-	const char *comment;
 };
-
-static int nfts_set_comment(struct nftnl_set *s, const char *comment)
-{
-	struct nftnl_udata_buf *udata;
-	int err = -ENOMEM;
-
-	udata = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	if (!udata)
-		return -ENOMEM;
-	if (nftnl_udata_put_strz(udata, NFTNL_UDATA_SET_COMMENT, comment) &&
-	    !nftnl_set_set_data(s, NFTNL_SET_USERDATA,
-				nftnl_udata_buf_data(udata),
-				nftnl_udata_buf_len(udata)))
-		err = 0;
-	nftnl_udata_buf_free(udata);
-	return err;
-}
 
 /* A new set (or map) @spec. */
 static int nfts_put_new_set(struct nfts_batch *b,
@@ -1124,8 +1142,7 @@ static int nfts_put_new_set(struct nfts_batch *b,
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
 	}
 	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTS_TABLE) < 0 ||
-	    nftnl_set_set_str(s, NFTNL_SET_NAME, spec->name) < 0 ||
-	    (spec->comment && nfts_set_comment(s, spec->comment)))
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, spec->name) < 0)
 		goto out_free;
 	nlh = nfts_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE);
 	if (!nlh)
@@ -1226,6 +1243,21 @@ static int nfts_rule_put(struct nfts_batch *b, struct nfts_rule *rb)
 	}
 	nftnl_rule_free(rb->r);
 	return nlh ? 0 : -ENOMEM;
+}
+
+/* The comment of rule @rb, where nft shows it. */
+static void nfts_rule_comment(struct nfts_rule *rb, const char *comment)
+{
+	struct nftnl_udata_buf *udata;
+
+	udata = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	if (!udata ||
+	    !nftnl_udata_put_strz(udata, NFTNL_UDATA_RULE_COMMENT, comment) ||
+	    nftnl_rule_set_data(rb->r, NFTNL_RULE_USERDATA,
+				nftnl_udata_buf_data(udata),
+				nftnl_udata_buf_len(udata)) < 0)
+		rb->nomem = true;
+	nftnl_udata_buf_free(udata);
 }
 
 /* A new expression @name at the end of rule @rb; NULL once out of memory. */
@@ -1467,15 +1499,15 @@ static void ex_reject(struct nfts_rule *rb, uint32_t type, uint8_t code)
 /* ---- the fixed part of the table --------------------------------------- */
 
 static const struct nfts_set_spec nfts_base_sets[] = {
-	{ "cluster-cidr", NFT_SET_INTERVAL, NFTS_TYPE_IPADDR, 4, NULL },
+	{ "cluster-cidr", NFT_SET_INTERVAL, NFTS_TYPE_IPADDR, 4 },
 	{ "service-ips", NFT_SET_MAP, NFTS_TYPE_IP_PROTO_PORT,
-	  NFTS_KEY_IP_PROTO_PORT, NULL },
+	  NFTS_KEY_IP_PROTO_PORT },
 	{ "service-nodeports", NFT_SET_MAP, NFTS_TYPE_PROTO_PORT,
-	  NFTS_KEY_PROTO_PORT, NULL },
+	  NFTS_KEY_PROTO_PORT },
 	{ "no-endpoint-services", NFT_SET_MAP, NFTS_TYPE_IP_PROTO_PORT,
-	  NFTS_KEY_IP_PROTO_PORT, NULL },
+	  NFTS_KEY_IP_PROTO_PORT },
 	{ "no-endpoint-nodeports", NFT_SET_MAP, NFTS_TYPE_PROTO_PORT,
-	  NFTS_KEY_PROTO_PORT, NULL },
+	  NFTS_KEY_PROTO_PORT },
 };
 
 static const struct {
@@ -1713,62 +1745,42 @@ static int nfts_put_dispatch_elem(struct nfts_batch *b, uint16_t type,
 	return nfts_put_set_msg(b, type, set);
 }
 
-/* The ranges of map svc-S: each backend's as wide as its weight. */
-static int nfts_put_ranges(struct nfts_batch *b, const struct nfts_svc *s)
-{
-	char map[NFTS_NAME_LEN], chain[NFTS_NAME_LEN];
-	struct nftnl_set *set = NULL;
-	uint32_t start = 0, key;
-	unsigned int i;
-	bool full;
-	int err = 0;
-
-	nfts_name(map, "svc", &s->key, NULL);
-	for (i = 0; i < s->count && !err; i++) {
-		if (!set)
-			set = nfts_set_named(map);
-		if (!set)
-			return -ENOMEM;
-		nfts_name(chain, "ep", &s->key, &s->backends[i]);
-		key = htonl(start);
-		err = nfts_elem_add(set, &key, sizeof(key), false, chain);
-		start += s->backends[i].weight;
-		key = htonl(start);
-		if (!err)
-			err = nfts_elem_add(set, &key, sizeof(key), true, NULL);
-		full = (i + 1) % NFTS_RANGES_PER_MSG == 0 || i + 1 == s->count;
-		if (!err && full) {
-			err = nfts_put_set_msg(b, NFT_MSG_NEWSETELEM, set);
-			set = NULL;
-		}
-	}
-	if (set)
-		nftnl_set_free(set);
-	return err;
-}
-
-/* The map svc-S, its comment keeping the affinity timeout. */
-static int nfts_put_map(struct nfts_batch *b, const struct nfts_svc *s)
-{
-	char name[NFTS_NAME_LEN], comment[32];
-	struct nfts_set_spec spec = {
-		.name = name,
-		.flags = NFT_SET_MAP | NFT_SET_INTERVAL,
-		.key_type = NFTS_TYPE_INTEGER,
-		.key_len = sizeof(uint32_t),
-		.comment = comment,
-	};
-
-	nfts_name(name, "svc", &s->key, NULL);
-	snprintf(comment, sizeof(comment), "affinity %u",
-		 s->key.affinity_timeout);
-	return nfts_put_new_set(b, &spec) ?: nfts_put_ranges(b, s);
-}
-
-/* The chain of service @s; its map and backends' chains exist. */
-static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
+/*
+ * In the chain of service @s, the rule choosing backend @ep: a client it
+ * has affinity with if @left is 0, else with the odds of its weight among
+ * the @left (its own and the next backends') that the rules before it
+ * left: numgen random mod @left < weight.
+ */
+static int nfts_put_choice(struct nfts_batch *b, const struct nfts_svc *s,
+			   const struct skiff_dp_endpoint *ep, uint32_t left)
 {
 	char name[NFTS_NAME_LEN], target[NFTS_NAME_LEN];
+	uint32_t weight = htonl(ep->weight);
+	struct nfts_rule rb;
+	int err;
+
+	nfts_name(name, "svc", &s->key, NULL);
+	err = nfts_rule_begin(&rb, name);
+	if (err)
+		return err;
+	if (left) {
+		ex_numgen(&rb, left, NFT_REG_1);
+		ex_cmp(&rb, NFT_CMP_LT, NFT_REG_1, &weight, sizeof(weight));
+	} else {
+		nfts_name(target, "aff", &s->key, ep);
+		ex_ip_addr(&rb, false, NFT_REG_1);
+		ex_lookup(&rb, NFT_REG_1, target, 0);
+	}
+	nfts_name(target, "ep", &s->key, ep);
+	ex_verdict(&rb, NFT_GOTO, target);
+	return nfts_rule_put(b, &rb);
+}
+
+/* The chain of service @s; its backends' chains exist. */
+static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
+{
+	uint32_t left = nfts_svc_weight(s);
+	char name[NFTS_NAME_LEN], comment[32];
 	struct nfts_rule rb;
 	unsigned int i;
 	int err;
@@ -1778,6 +1790,11 @@ static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
 	if (err)
 		return err;
 	ex_counter(&rb, name);
+	if (s->key.affinity_timeout) {
+		snprintf(comment, sizeof(comment), "affinity %u",
+			 s->key.affinity_timeout);
+		nfts_rule_comment(&rb, comment);
+	}
 	if (!s->count) {
 		ex_verdict(&rb, NFT_GOTO, "reject-chain");
 		return nfts_rule_put(b, &rb);
@@ -1789,24 +1806,14 @@ static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
 	}
 	ex_mark_masq(&rb);
 	err = nfts_rule_put(b, &rb);
-	for (i = 0; !err && s->key.affinity_timeout && i < s->count; i++) {
-		err = nfts_rule_begin(&rb, name);
-		if (err)
-			return err;
-		nfts_name(target, "aff", &s->key, &s->backends[i]);
-		ex_ip_addr(&rb, false, NFT_REG_1);
-		ex_lookup(&rb, NFT_REG_1, target, 0);
-		nfts_name(target, "ep", &s->key, &s->backends[i]);
-		ex_verdict(&rb, NFT_GOTO, target);
-		err = nfts_rule_put(b, &rb);
+	for (i = 0; !err && s->key.affinity_timeout && i < s->count; i++)
+		err = nfts_put_choice(b, s, &s->backends[i], 0);
+	/* The last backend's odds are left / left: it takes what is left. */
+	for (i = 0; !err && i < s->count; i++) {
+		err = nfts_put_choice(b, s, &s->backends[i], left);
+		left -= s->backends[i].weight;
 	}
-	if (!err)
-		err = nfts_rule_begin(&rb, name);
-	if (err)
-		return err;
-	ex_numgen(&rb, nfts_svc_weight(s), NFT_REG_1);
-	ex_vmap(&rb, NFT_REG_1, name);
-	return nfts_rule_put(b, &rb);
+	return err;
 }
 
 /* The chain of backend @ep of service @s. */
@@ -1913,9 +1920,6 @@ static int nfts_put_unlink(struct nfts_batch *b, const struct nfts_svc *old,
 	if (!err)
 		err = want ? nfts_put_flush(b, name) :
 		      nfts_put_chain(b, NFT_MSG_DELCHAIN, name, NULL);
-	if (!err)
-		err = nfts_put_set_del(b, NFT_MSG_DELSETELEM, name) ?:
-		      nfts_put_set_del(b, NFT_MSG_DELSET, name);
 	for (i = 0; !err && i < old->count; i++)
 		err = nfts_put_ep_unlink(b, old, want, &old->backends[i]);
 	if (!err && !want)
@@ -1949,35 +1953,141 @@ static int nfts_put_link(struct nfts_batch *b, const struct nfts_svc *old,
 			err = nfts_put_ep_rules(b, want, ep);
 	}
 	if (!err)
-		err = nfts_put_map(b, want) ?: nfts_put_svc_rules(b, want);
+		err = nfts_put_svc_rules(b, want);
 	if (!err && (!old->exists || !old->count != !want->count))
 		err = nfts_put_dispatch_elem(b, NFT_MSG_NEWSETELEM, want);
 	return err;
 }
 
-/*
- * One transaction turning service @old into @want, or deleting it when
- * @want is NULL, if the ruleset is still at the generation @old was read at.
+/**
+ * struct nfts_change - what a transaction does to one service
+ * @old: what the table holds of it (->exists false: nothing)
+ * @want: what it becomes; NULL to delete it
  */
-static int nfts_commit_service(struct nfts *n, const struct nfts_svc *old,
-			       const struct nfts_svc *want,
-			       struct skiff_error *e)
+struct nfts_change {
+	const struct nfts_svc *old;
+	const struct nfts_svc *want;
+};
+
+/* What the table holds of a service it does not have. */
+static const struct nfts_svc nfts_absent;
+
+/* Appends to @b what turns service @c->old into @c->want (or deletes it). */
+static int nfts_put_service(struct nfts_batch *b, const struct nfts_change *c)
 {
-	struct nfts_batch b;
+	int err = 0;
+
+	if (c->old->exists)
+		err = nfts_put_unlink(b, c->old, c->want);
+	if (!err && c->want)
+		err = nfts_put_link(b, c->old, c->want);
+	return err;
+}
+
+/* ---- reading the table back ------------------------------------------ */
+
+/*
+ * Dumps the rules of the chain svc-S of service @key and reads the service
+ * they make into @t, if any (which the caller frees, even on error). One
+ * chain at a time: a dump of the whole table starts each of its parts over
+ * from the table's first rule, quadratic in the number of rules.
+ */
+static int nfts_read_rules(struct nfts *n, const struct skiff_dp_service *key,
+			   struct nfts_table *t, struct skiff_error *e)
+{
+	char buf[NFTS_REQ_LEN] = {}, name[NFTS_NAME_LEN];
+	struct nlmsghdr *nlh;
+	struct nfts_rule rb;
+	struct nfts_svc *s;
 	int err;
 
-	err = nfts_batch_begin(&b, n, n->genid);
-	if (!err && want)
-		err = nfts_put_base(&b);
-	if (!err && old->exists)
-		err = nfts_put_unlink(&b, old, want);
-	if (!err && want)
-		err = nfts_put_link(&b, old, want);
+	nfts_name(name, "svc", key, NULL);
+	if (nfts_rule_begin(&rb, name))
+		return nfts_nomem(e);
+	nlh = nfts_request(n, buf, NFT_MSG_GETRULE, NLM_F_DUMP);
+	nftnl_rule_nlmsg_build_payload(nlh, rb.r);
+	nftnl_rule_free(rb.r);
+	err = nfts_talk(n, nlh, nfts_parse_rule, t, e);
+	if (err || !t->nsvcs)
+		return err;
+	/* The service the rules made, if any, is the last (sorted again). */
+	s = &t->svcs[t->nsvcs - 1];
+	qsort(s->backends, s->count, sizeof(*s->backends), nfts_ep_cmp);
+	return 0;
+}
+
+/*
+ * Every service of the table with its backends into @t (which the caller
+ * frees, even on error): the services the dispatch maps go to, then the
+ * rules of each one's chain. Not a dump of all chains: a dump's every part
+ * walks the table's chains from the first one, quadratic in their number.
+ */
+static int nfts_read_svcs(struct nfts *n, struct nfts_table *t,
+			  struct skiff_error *e)
+{
+	static const char * const maps[] = {
+		"service-ips", "service-nodeports",
+		"no-endpoint-services", "no-endpoint-nodeports",
+	};
+	char buf[NFTS_REQ_LEN] = {};
+	struct nfts_table keys = {};
+	struct nlmsghdr *nlh;
+	struct nftnl_set *s;
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; !err && i < ARRAY_SIZE(maps); i++) {
+		s = nfts_set_named(maps[i]);
+		if (!s) {
+			err = nfts_nomem(e);
+			break;
+		}
+		nlh = nfts_request(n, buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		err = nfts_talk(n, nlh, nfts_parse_dispatch, &keys, e);
+		if (err == -ENOENT) {
+			/* No table, or no such map: no services there. */
+			skiff_error_clear(e);
+			err = 0;
+		}
+	}
+	qsort(keys.svcs, keys.nsvcs, sizeof(*keys.svcs), nfts_svc_cmp);
+	for (i = 0; !err && i < keys.nsvcs; i++)
+		/* In two maps, as no change of ours leaves it: read once. */
+		if (!i || nfts_svc_cmp(&keys.svcs[i - 1], &keys.svcs[i]))
+			err = nfts_read_rules(n, &keys.svcs[i].key, t, e);
+	nfts_table_free(&keys);
+	return err;
+}
+
+/*
+ * What the table holds of service @key, and the generation it was read at
+ * into @n->genid. @s->exists is false when the service is not there.
+ */
+static int nfts_read_service(struct nfts *n,
+			     const struct skiff_dp_service *key,
+			     struct nfts_svc *s, struct skiff_error *e)
+{
+	struct nfts_table t = {};
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->key = *key;
+	err = nfts_get_gen(n, &n->genid, e);
 	if (err)
-		err = nfts_nomem(e);
-	else
-		err = nfts_batch_commit(n, &b, e);
-	nfts_batch_free(&b);
+		return err;
+	err = nfts_read_rules(n, key, &t, e);
+	if (err == -ENOENT) {
+		/* No table: no such service. */
+		skiff_error_clear(e);
+		err = 0;
+	}
+	if (!err && t.nsvcs) {
+		*s = t.svcs[0];
+		t.svcs[0].backends = NULL;
+	}
+	nfts_table_free(&t);
 	return err;
 }
 
@@ -1985,51 +2095,63 @@ static int nfts_commit_service(struct nfts *n, const struct nfts_svc *old,
 
 /**
  * struct nfts_ct - which connections to forget
- * @svc: through this service
- * @gone: to these backends (sorted)
+ * @gone: services, sorted, each with the backends it lost (sorted)
  * @count: how many
  * @del: a second handle, to delete with while the first one dumps
  */
 struct nfts_ct {
-	const struct skiff_dp_service *svc;
-	const struct skiff_dp_endpoint *gone;
+	const struct nfts_svc *gone;
 	unsigned int count;
 	struct nfct_handle *del;
 };
+
+/* Whether service @key lost backend @ep. */
+static bool nfts_ct_gone(const struct nfts_ct *c,
+			 const struct skiff_dp_service *key,
+			 const struct skiff_dp_endpoint *ep)
+{
+	const struct nfts_svc k = { .key = *key }, *s;
+
+	s = bsearch(&k, c->gone, c->count, sizeof(k), nfts_svc_cmp);
+	return s && bsearch(ep, s->backends, s->count, sizeof(*ep),
+			    nfts_ep_cmp);
+}
 
 static int nfts_ct_match(enum nf_conntrack_msg_type type,
 			 struct nf_conntrack *ct, void *data)
 {
 	const struct nfts_ct *c = data;
+	struct skiff_dp_service key = {};
 	struct skiff_dp_endpoint ep = {};
 
 	(void)type;
-	if (nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO) != c->svc->proto ||
-	    nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST) != htons(c->svc->port) ||
-	    !(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT))
+	if (!(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT))
 		return NFCT_CB_CONTINUE;
-	/* A NodePort's connections go to any of the node's addresses. */
-	if (c->svc->vip.s_addr &&
-	    nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST) != c->svc->vip.s_addr)
-		return NFCT_CB_CONTINUE;
+	key.vip.s_addr = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
+	key.port = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+	key.proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
 	ep.addr.s_addr = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC);
 	ep.port = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+	if (!nfts_ct_gone(c, &key, &ep)) {
+		/* A NodePort's connections go to any of the node's addresses. */
+		key.vip.s_addr = INADDR_ANY;
+		if (!nfts_ct_gone(c, &key, &ep))
+			return NFCT_CB_CONTINUE;
+	}
 	/* One that ended meanwhile is just as good. */
-	if (bsearch(&ep, c->gone, c->count, sizeof(ep), nfts_ep_cmp))
-		nfct_query(c->del, NFCT_Q_DESTROY, ct);
+	nfct_query(c->del, NFCT_Q_DESTROY, ct);
 	return NFCT_CB_CONTINUE;
 }
 
 /*
- * Deletes the conntrack entries of connections through service @svc to the
- * backends @gone. Best effort: it runs once the change is committed.
+ * Deletes the conntrack entries of connections through the services @gone
+ * to the backends they lost, in one dump of the table. Best effort: it runs
+ * once the change is committed.
  */
-static void nfts_ct_flush(const struct skiff_dp_service *svc,
-			  const struct skiff_dp_endpoint *gone,
-			  unsigned int count)
+static void nfts_ct_flush(const struct nfts_svc *gone, unsigned int count)
 {
 	struct nfct_filter_dump_mark nat = { IPS_DST_NAT, IPS_DST_NAT };
-	struct nfts_ct c = { .svc = svc, .gone = gone, .count = count };
+	struct nfts_ct c = { .gone = gone, .count = count };
 	struct nfct_filter_dump *filter;
 	struct nfct_handle *dump;
 
@@ -2053,25 +2175,100 @@ out_close_dump:
 	nfct_close(dump);
 }
 
-/* Forgets the connections to the backends of @old that @want drops. */
-static void nfts_ct_flush_gone(const struct nfts_svc *old,
-			       const struct nfts_svc *want)
+/* Forgets the connections to the backends that the changes @c drop. */
+static void nfts_ct_flush_gone(const struct nfts_change *c, unsigned int count)
 {
-	struct skiff_dp_endpoint *gone;
-	unsigned int i, count = 0;
+	struct skiff_dp_endpoint *eps, *next;
+	unsigned int i, j, ngone = 0;
+	size_t neps = 0;
+	struct nfts_svc *gone, *s;
 
-	if (!old->count)
+	for (i = 0; i < count; i++)
+		neps += c[i].old->count;
+	if (!neps)
 		return;
-	gone = calloc(old->count, sizeof(*gone));
-	if (!gone)
-		return;
-	/* Still sorted: taken in order from a sorted array. */
-	for (i = 0; i < old->count; i++)
-		if (!want || !nfts_svc_has(want, &old->backends[i]))
-			gone[count++] = old->backends[i];
-	if (count)
-		nfts_ct_flush(&old->key, gone, count);
+	gone = calloc(count, sizeof(*gone));
+	eps = calloc(neps, sizeof(*eps));
+	if (!gone || !eps)
+		goto out_free;
+	next = eps;
+	for (i = 0; i < count; i++) {
+		s = &gone[ngone];
+		s->key = c[i].old->key;
+		s->backends = next;
+		/* Still sorted: taken in order from a sorted array. */
+		for (j = 0; j < c[i].old->count; j++)
+			if (!c[i].want ||
+			    !nfts_svc_has(c[i].want, &c[i].old->backends[j]))
+				s->backends[s->count++] = c[i].old->backends[j];
+		next += s->count;
+		ngone += !!s->count;
+	}
+	qsort(gone, ngone, sizeof(*gone), nfts_svc_cmp);
+	if (ngone)
+		nfts_ct_flush(gone, ngone);
+out_free:
+	free(eps);
 	free(gone);
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/*
+ * One transaction making the changes @c[0..@count), the fixed part with
+ * them when @base, if the ruleset is still at the generation they were read
+ * at; then the connections to the backends they drop are forgotten.
+ */
+static int nfts_commit(struct nfts *n, const struct nfts_change *c,
+		       unsigned int count, bool base, struct skiff_error *e)
+{
+	struct nfts_batch b;
+	unsigned int i;
+	int err;
+
+	if (!count && !base)
+		return 0;	/* nothing to do: no transaction */
+	err = nfts_batch_begin(&b, n, n->genid);
+	if (!err && base)
+		err = nfts_put_base(&b);
+	for (i = 0; !err && i < count; i++)
+		err = nfts_put_service(&b, &c[i]);
+	if (err)
+		err = nfts_nomem(e);
+	else
+		err = nfts_batch_commit(n, &b, e);
+	nfts_batch_free(&b);
+	if (!err)
+		nfts_ct_flush_gone(c, count);
+	return err;
+}
+
+/*
+ * Makes service @svc @want, or deletes it (it must exist) when @want is
+ * NULL, in one transaction: read, changed, read again if raced.
+ */
+static int nfts_change_service(const struct skiff_dp_service *svc,
+			       const struct nfts_svc *want,
+			       struct skiff_error *e)
+{
+	struct nfts_svc old;
+	struct nfts_change c = { .old = &old, .want = want };
+	int tries = 0, err;
+	struct nfts n;
+
+	err = nfts_open(&n, e);
+	if (err)
+		return err;
+	do {
+		err = nfts_read_service(&n, svc, &old, e);
+		if (!err && !want && !old.exists)
+			err = skiff_error_set(e, -ENOENT, "no such service");
+		if (!err)
+			err = nfts_commit(&n, &c, 1, !!want, e);
+		nfts_svc_free(&old);
+	} while (nfts_raced(err) && ++tries < NFTS_TRIES);
+	nfts_close(&n);
+	return err;
 }
 
 /* ---- the operations ---------------------------------------------------- */
@@ -2104,27 +2301,13 @@ int skiff_nft_service_set(struct skiff_dp *dp,
 			  const struct skiff_dp_endpoint *backends,
 			  unsigned int count, struct skiff_error *e)
 {
-	struct nfts_svc old, want;
-	int tries = 0, err;
-	struct nfts n;
+	struct nfts_svc want;
+	int err;
 
 	(void)dp;
 	err = nfts_svc_want(&want, svc, backends, count, e);
-	if (err)
-		return err;
-	err = nfts_open(&n, e);
-	if (err)
-		goto out_free_want;
-	do {
-		err = nfts_read_service(&n, svc, &old, e);
-		if (!err)
-			err = nfts_commit_service(&n, &old, &want, e);
-		if (!err)
-			nfts_ct_flush_gone(&old, &want);
-		nfts_svc_free(&old);
-	} while (nfts_raced(err) && ++tries < NFTS_TRIES);
-	nfts_close(&n);
-out_free_want:
+	if (!err)
+		err = nfts_change_service(svc, &want, e);
 	nfts_svc_free(&want);
 	return err;
 }
@@ -2133,26 +2316,8 @@ int skiff_nft_service_del(struct skiff_dp *dp,
 			  const struct skiff_dp_service *svc,
 			  struct skiff_error *e)
 {
-	struct nfts_svc old;
-	int tries = 0, err;
-	struct nfts n;
-
 	(void)dp;
-	err = nfts_open(&n, e);
-	if (err)
-		return err;
-	do {
-		err = nfts_read_service(&n, svc, &old, e);
-		if (!err && !old.exists)
-			err = skiff_error_set(e, -ENOENT, "no such service");
-		if (!err)
-			err = nfts_commit_service(&n, &old, NULL, e);
-		if (!err)
-			nfts_ct_flush_gone(&old, NULL);
-		nfts_svc_free(&old);
-	} while (nfts_raced(err) && ++tries < NFTS_TRIES);
-	nfts_close(&n);
-	return err;
+	return nfts_change_service(svc, NULL, e);
 }
 
 /* ---- listing ----------------------------------------------------------- */
@@ -2164,66 +2329,10 @@ struct nfts_counter {
 	uint64_t bytes;
 };
 
-/**
- * struct nfts_table - the services of the table, read for service_list
- * @svcs: the services, sorted
- * @nsvcs: how many
- * @ctrs: the counters, sorted by name
- * @nctrs: how many
- */
-struct nfts_table {
-	struct nfts_svc *svcs;
-	unsigned int nsvcs;
-	struct nfts_counter *ctrs;
-	unsigned int nctrs;
-};
-
 static int nfts_ctr_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct nfts_counter *)a)->name,
 		      ((const struct nfts_counter *)b)->name);
-}
-
-/*
- * Grows array @items of @n items of @size to hold one more: its capacity is
- * the power of two at or above @n, so it grows when @n reaches one.
- */
-static void *nfts_grow(void *items, unsigned int n, size_t size)
-{
-	if (n & (n - 1))
-		return items;
-	return reallocarray(items, n ? 2 * n : 1, size);
-}
-
-static int nfts_parse_svc_set(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nfts_table *t = arg;
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct skiff_dp_service key;
-	struct nfts_svc *svcs;
-	const char *name;
-	int err;
-
-	if (!s)
-		return -ENOMEM;
-	err = nftnl_set_nlmsg_parse(nlh, s) < 0 ? -EBADMSG : 0;
-	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-	/* The other sets of the table, and any not of ours, are skipped. */
-	if (err || !name || !nfts_parse_svc(name, &key))
-		goto out_free;
-	key.affinity_timeout = nfts_set_affinity(s);
-	err = -ENOMEM;
-	svcs = nfts_grow(t->svcs, t->nsvcs, sizeof(*svcs));
-	if (!svcs)
-		goto out_free;
-	t->svcs = svcs;
-	memset(&svcs[t->nsvcs], 0, sizeof(*svcs));
-	svcs[t->nsvcs].key = key;
-	svcs[t->nsvcs++].exists = true;
-	err = 0;
-out_free:
-	nftnl_set_free(s);
-	return err;
 }
 
 static int nfts_parse_counter(const struct nlmsghdr *nlh, void *arg)
@@ -2255,27 +2364,6 @@ out_free:
 	return err;
 }
 
-/* Dumps the maps of the table: a map svc-S is service S. */
-static int nfts_read_svcs(struct nfts *n, struct nfts_table *t,
-			  struct skiff_error *e)
-{
-	char buf[NFTS_REQ_LEN] = {};
-	struct nlmsghdr *nlh;
-	struct nftnl_set *s;
-	int err;
-
-	s = nfts_set_named(NULL);
-	if (!s)
-		return nfts_nomem(e);
-	nlh = nfts_request(n, buf, NFT_MSG_GETSET, NLM_F_DUMP);
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	err = nfts_talk(n, nlh, nfts_parse_svc_set, t, e);
-	if (!err)
-		qsort(t->svcs, t->nsvcs, sizeof(*t->svcs), nfts_svc_cmp);
-	return err;
-}
-
 /* Dumps the table's counters. */
 static int nfts_read_counters(struct nfts *n, struct nfts_table *t,
 			      struct skiff_error *e)
@@ -2304,42 +2392,30 @@ static int nfts_read_counters(struct nfts *n, struct nfts_table *t,
 	return err;
 }
 
-static void nfts_table_free(struct nfts_table *t)
-{
-	unsigned int i;
-
-	for (i = 0; i < t->nsvcs; i++)
-		nfts_svc_free(&t->svcs[i]);
-	free(t->svcs);
-	free(t->ctrs);
-	memset(t, 0, sizeof(*t));
-}
-
 /*
- * Every service with its backends and counters, read at one generation of
- * the ruleset: read again if it changed meanwhile.
+ * Every service with its backends, and their counters if @counters, read
+ * at one generation of the ruleset, kept in @n->genid: read again if it
+ * changed meanwhile.
  */
 static int nfts_read_table(struct nfts *n, struct nfts_table *t,
-			   struct skiff_error *e)
+			   bool counters, struct skiff_error *e)
 {
-	uint32_t before, after;
-	unsigned int i;
+	uint32_t after;
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	err = nfts_get_gen(n, &before, e) ?: nfts_read_svcs(n, t, e);
+	err = nfts_get_gen(n, &n->genid, e) ?: nfts_read_svcs(n, t, e);
+	if (!err && counters)
+		err = nfts_read_counters(n, t, e);
 	if (err == -ENOENT) {
 		/* No table yet: no services. */
+		nfts_table_free(t);
 		skiff_error_clear(e);
 		return 0;
 	}
 	if (!err)
-		err = nfts_read_counters(n, t, e);
-	for (i = 0; !err && i < t->nsvcs; i++)
-		err = nfts_read_elems(n, &t->svcs[i], e);
-	if (!err)
 		err = nfts_get_gen(n, &after, e);
-	if (!err && before != after)
+	if (!err && n->genid != after)
 		err = skiff_error_set(e, -EINTR,
 				      "the ruleset changed while being read");
 	if (err)
@@ -2374,7 +2450,7 @@ int skiff_nft_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
 	if (err)
 		return err;
 	do {
-		err = nfts_read_table(&n, &t, e);
+		err = nfts_read_table(&n, &t, true, e);
 	} while (nfts_raced(err) && ++tries < NFTS_TRIES);
 	nfts_close(&n);
 	if (err)
@@ -2391,5 +2467,117 @@ int skiff_nft_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
 		err = cb(&s->key, s->backends, s->count, arg);
 	}
 	nfts_table_free(&t);
+	return err;
+}
+
+/* ---- sync -------------------------------------------------------------- */
+
+/* Whether the table's service @old is @want already: nothing to change. */
+static bool nfts_svc_same(const struct nfts_svc *old,
+			  const struct nfts_svc *want)
+{
+	unsigned int i;
+
+	if (old->key.affinity_timeout != want->key.affinity_timeout ||
+	    old->count != want->count)
+		return false;
+	for (i = 0; i < old->count; i++)
+		if (nfts_ep_cmp(&old->backends[i], &want->backends[i]) ||
+		    old->backends[i].weight != want->backends[i].weight)
+			return false;
+	return true;
+}
+
+/*
+ * Into @c, the changes that turn the services of @t into @wants[0..@n)
+ * (sorted); @c has room for both. Those already as wanted are left alone.
+ */
+static unsigned int nfts_sync_changes(const struct nfts_table *t,
+				      const struct nfts_svc *wants,
+				      unsigned int n, struct nfts_change *c)
+{
+	unsigned int i = 0, j = 0, count = 0;
+	int cmp;
+
+	while (i < t->nsvcs || j < n) {
+		if (i == t->nsvcs)
+			cmp = 1;
+		else if (j == n)
+			cmp = -1;
+		else
+			cmp = nfts_svc_cmp(&t->svcs[i], &wants[j]);
+		if (cmp < 0) {
+			c[count].old = &t->svcs[i++];
+			c[count++].want = NULL;
+		} else if (cmp > 0) {
+			c[count].old = &nfts_absent;
+			c[count++].want = &wants[j++];
+		} else {
+			if (!nfts_svc_same(&t->svcs[i], &wants[j])) {
+				c[count].old = &t->svcs[i];
+				c[count++].want = &wants[j];
+			}
+			i++;
+			j++;
+		}
+	}
+	return count;
+}
+
+/* One try of a sync to @wants[0..@n): read the table, change it. */
+static int nfts_sync_once(struct nfts *nl, const struct nfts_svc *wants,
+			  unsigned int n, struct skiff_error *e)
+{
+	struct nfts_change *c;
+	struct nfts_table t;
+	unsigned int count;
+	int err;
+
+	err = nfts_read_table(nl, &t, false, e);
+	if (err)
+		return err;
+	c = calloc((size_t)t.nsvcs + n + 1, sizeof(*c));
+	if (!c) {
+		nfts_table_free(&t);
+		return nfts_nomem(e);
+	}
+	count = nfts_sync_changes(&t, wants, n, c);
+	/* The fixed part goes with any service, to repair it as set does. */
+	err = nfts_commit(nl, c, count, n > 0, e);
+	free(c);
+	nfts_table_free(&t);
+	return err;
+}
+
+int skiff_nft_service_sync(struct skiff_dp *dp,
+			   const struct skiff_dp_service_spec *specs,
+			   unsigned int n, struct skiff_error *e)
+{
+	struct nfts_svc *wants;
+	unsigned int i;
+	int tries = 0, err = 0;
+	struct nfts nl;
+
+	(void)dp;
+	wants = calloc((size_t)n + 1, sizeof(*wants));
+	if (!wants)
+		return nfts_nomem(e);
+	for (i = 0; !err && i < n; i++)
+		err = nfts_svc_want(&wants[i], &specs[i].svc, specs[i].backends,
+				    specs[i].count, e);
+	if (err)
+		goto out_free;
+	qsort(wants, n, sizeof(*wants), nfts_svc_cmp);
+	err = nfts_open(&nl, e);
+	if (err)
+		goto out_free;
+	do {
+		err = nfts_sync_once(&nl, wants, n, e);
+	} while (nfts_raced(err) && ++tries < NFTS_TRIES);
+	nfts_close(&nl);
+out_free:
+	for (i = 0; i < n; i++)
+		nfts_svc_free(&wants[i]);
+	free(wants);
 	return err;
 }

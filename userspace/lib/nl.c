@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,17 @@ void skiff_nl_close(struct skiff_nl *nl)
 		return;
 	nl_socket_free(nl->sock);
 	free(nl);
+}
+
+int skiff_nl_set_sndbuf(struct skiff_nl *nl, size_t bytes)
+{
+	int fd = nl_socket_get_fd(nl->sock);
+	int size = bytes > INT_MAX / 2 ? INT_MAX / 2 : (int)bytes;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)))
+		return -errno;
+	return 0;
 }
 
 int skiff_nl_family(struct skiff_nl *nl)

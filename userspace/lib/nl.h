@@ -27,6 +27,9 @@ int skiff_nl_extack_parse(const struct nlmsghdr *nlh, size_t len,
 int skiff_nl_open(struct skiff_nl **nlp, struct skiff_error *e);
 void skiff_nl_close(struct skiff_nl *nl);
 
+/* Lets one request be up to @bytes long (root: past rmem/wmem_max). */
+int skiff_nl_set_sndbuf(struct skiff_nl *nl, size_t bytes);
+
 /* The generic netlink id of the skiff family. */
 int skiff_nl_family(struct skiff_nl *nl);
 

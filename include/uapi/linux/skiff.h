@@ -128,8 +128,11 @@
  *       SKIFF_BACKEND_A_ADDR4    be32  unicast
  *       SKIFF_BACKEND_A_PORT     u16   host order, 1..65535
  *       SKIFF_BACKEND_A_WEIGHT   u16   1..65535, default 1
+ *   SKIFF_A_REPLACE: flag, top level: the request is the whole service
+ *   table: services not in it are deleted (it may then hold no service).
  *   Each service is created, or replaced whole (settings and backends).
- *   All services of one request are applied, or none.
+ *   All services of one request are applied, or none; a request may be
+ *   as large as the socket's send buffer allows (SO_SNDBUFFORCE).
  *
  * SKIFF_CMD_SERVICE_DEL (CAP_NET_ADMIN)
  *   SKIFF_A_SERVICE: { VIP4, PORT, PROTO }
