@@ -149,6 +149,17 @@ check-vm: all
 check-harness: all kmod-triggers
 	$(Q)$(SUITE) vm-harness prove scripts/vm/tests/*.sh
 
+# Benchmarks: not part of check. bench-dataplane runs scripts/bench/ in the
+# VM and writes Documentation/benchmarks.md (see that page).
+.PHONY: bench-dataplane
+bench-dataplane: all $(BUILD)/bench/connrate
+	$(Q)$(TOP)/scripts/bench/dataplane.sh
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      bench/$(notdir $@)")
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
 run:
 	$(Q)$(TOP)/scripts/install-deps.sh
 	$(Q)$(MAKE) all

@@ -31,6 +31,8 @@ TAINT_ALLOWED=$((4096 | 8192))
 KERNEL_TROUBLE='WARNING:|BUG:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|unreferenced object|refcount_t:|INFO: task .* blocked|INFO: rcu|possible (recursive|circular) locking|suspicious RCU usage|list_(add|del) corruption'
 
 hostname skiff-vm
+# devtmpfs has no /dev/fd: bash's <(...) needs it.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 ip link set lo up
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 echo "skiff-vm: kernel $(uname -r) up in $(cut -d' ' -f1 /proc/uptime) s"
