@@ -36,46 +36,43 @@ int skiff_parse_ipv4(const char *s, struct in_addr *out)
 	return inet_pton(AF_INET, s, out) == 1 ? 0 : -EINVAL;
 }
 
-int skiff_parse_prefix4(const char *s, struct in_addr *addr, uint8_t *len)
+/* "A.B.C.D" SEP NUMBER, NUMBER in [min, max]: a prefix or an endpoint. */
+static int parse_addr_number(const char *s, char sep, uint32_t min,
+			     uint32_t max, struct in_addr *addr, uint32_t *num)
 {
 	char buf[INET_ADDRSTRLEN];
-	const char *slash;
-	uint32_t plen;
-	int err;
+	const char *at;
 
-	slash = strchr(s, '/');
-	if (!slash || (size_t)(slash - s) >= sizeof(buf))
+	at = strchr(s, sep);
+	if (!at || (size_t)(at - s) >= sizeof(buf))
 		return -EINVAL;
-	memcpy(buf, s, slash - s);
-	buf[slash - s] = '\0';
+	memcpy(buf, s, at - s);
+	buf[at - s] = '\0';
 	if (skiff_parse_ipv4(buf, addr))
 		return -EINVAL;
-	err = skiff_parse_u32(slash + 1, 0, 32, &plen);
-	if (err)
-		return err;
-	*len = plen;
-	return 0;
+	return skiff_parse_u32(at + 1, min, max, num);
+}
+
+int skiff_parse_prefix4(const char *s, struct in_addr *addr, uint8_t *len)
+{
+	uint32_t n;
+	int err;
+
+	err = parse_addr_number(s, '/', 0, 32, addr, &n);
+	if (!err)
+		*len = n;
+	return err;
 }
 
 int skiff_parse_endpoint4(const char *s, struct in_addr *addr, uint16_t *port)
 {
-	char buf[INET_ADDRSTRLEN];
-	const char *colon;
-	uint32_t p;
+	uint32_t n;
 	int err;
 
-	colon = strchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, colon - s);
-	buf[colon - s] = '\0';
-	if (skiff_parse_ipv4(buf, addr))
-		return -EINVAL;
-	err = skiff_parse_u32(colon + 1, 1, 65535, &p);
-	if (err)
-		return err;
-	*port = p;
-	return 0;
+	err = parse_addr_number(s, ':', 1, 65535, addr, &n);
+	if (!err)
+		*port = n;
+	return err;
 }
 
 int skiff_parse_mac(const char *s, uint8_t mac[6])
