@@ -17,6 +17,7 @@
  * under both, and read by dumps to flag a table that changed under them.
  */
 
+#include <linux/bsearch.h>
 #include <linux/etherdevice.h>
 #include <linux/inetdevice.h>
 #include <linux/netdevice.h>
@@ -881,14 +882,121 @@ static int skiff_service_config_cmp(const void *a, const void *b)
 	return memcmp(&x->key, &y->key, sizeof(x->key));
 }
 
+static bool skiff_has_listeners(struct net *net)
+{
+	return genl_has_listeners(&skiff_genl_family, net,
+				  SKIFF_MCGRP_EVENTS_ID);
+}
+
+static int skiff_service_key_put(struct sk_buff *msg,
+				 const struct skiff_service_key *key)
+{
+	if (nla_put_in_addr(msg, SKIFF_SERVICE_A_VIP4, key->vip) ||
+	    nla_put_u16(msg, SKIFF_SERVICE_A_PORT, ntohs(key->port)) ||
+	    nla_put_u8(msg, SKIFF_SERVICE_A_PROTO, key->proto))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Room for a SKIFF_A_SERVICE nest of @backends backends, no counters. */
+static size_t skiff_service_event_size(unsigned int backends)
+{
+	size_t backend = nla_total_size(0) + nla_total_size(sizeof(__be32)) +
+			 2 * nla_total_size(sizeof(u16));
+
+	return nla_total_size(0) + nla_total_size(sizeof(__be32)) +
+	       nla_total_size(sizeof(u16)) + nla_total_size(sizeof(u8)) +
+	       nla_total_size(sizeof(u32)) + backends * backend;
+}
+
+/*
+ * Multicasts one service change: SKIFF_CMD_SERVICE_SET with the service as
+ * set (@cfg), or SKIFF_CMD_SERVICE_DEL with its key alone (@cfg NULL).
+ */
+static void skiff_service_notify(struct net *net,
+				 const struct skiff_service_key *key,
+				 const struct skiff_service_config *cfg)
+{
+	u8 cmd = cfg ? SKIFF_CMD_SERVICE_SET : SKIFF_CMD_SERVICE_DEL;
+	struct sk_buff *msg;
+	struct nlattr *nest, *b;
+	unsigned int i;
+	void *hdr;
+
+	msg = genlmsg_new(skiff_service_event_size(cfg ? cfg->count : 0),
+			  GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &skiff_genl_family, 0, cmd);
+	if (!hdr)
+		goto err_free;
+	nest = nla_nest_start(msg, SKIFF_A_SERVICE);
+	if (!nest || skiff_service_key_put(msg, key))
+		goto err_free;
+	if (cfg && nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY,
+			       cfg->affinity_timeout))
+		goto err_free;
+	for (i = 0; cfg && i < cfg->count; i++) {
+		const struct skiff_backend_config *bc = &cfg->backends[i];
+
+		b = nla_nest_start(msg, SKIFF_SERVICE_A_BACKEND);
+		if (!b || nla_put_in_addr(msg, SKIFF_BACKEND_A_ADDR4, bc->addr) ||
+		    nla_put_u16(msg, SKIFF_BACKEND_A_PORT, ntohs(bc->port)) ||
+		    nla_put_u16(msg, SKIFF_BACKEND_A_WEIGHT, bc->weight))
+			goto err_free;
+		nla_nest_end(msg, b);
+	}
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&skiff_genl_family, net, msg, 0,
+				SKIFF_MCGRP_EVENTS_ID, GFP_KERNEL);
+	return;
+
+err_free:
+	nlmsg_free(msg);
+}
+
+/*
+ * The keys of the services a whole-table replace with @cfgs (sorted) will
+ * delete, for their SERVICE_DEL notifications. NULL with *@count 0 when
+ * there are none; ERR_PTR on allocation failure.
+ */
+static struct skiff_service_key *
+skiff_services_unkept(struct skiff_services *svcs,
+		      const struct skiff_service_config *cfgs,
+		      unsigned int ncfgs, unsigned int *count)
+{
+	struct skiff_service_key *keys;
+	struct skiff_service_config probe;
+	struct skiff_service *svc;
+	unsigned int n = 0;
+
+	*count = 0;
+	if (!svcs->count)
+		return NULL;
+	keys = kvmalloc_array(svcs->count, sizeof(*keys), GFP_KERNEL);
+	if (!keys)
+		return ERR_PTR(-ENOMEM);
+	list_for_each_entry(svc, &svcs->list, list) {
+		probe.key = svc->key;
+		if (!bsearch(&probe, cfgs, ncfgs, sizeof(*cfgs),
+			     skiff_service_config_cmp))
+			keys[n++] = svc->key;
+	}
+	*count = n;
+	return keys;
+}
+
 static int skiff_nl_service_set_doit(struct sk_buff *skb,
 				     struct genl_info *info)
 {
 	struct skiff_net *sn = skiff_net(genl_info_net(info));
 	bool replace_all = nla_get_flag(info->attrs[SKIFF_A_REPLACE]);
+	struct skiff_service_key *gone = NULL;
 	struct skiff_service_config *cfgs;
-	unsigned int count = 0, i;
+	unsigned int count = 0, ngone = 0, i;
 	struct nlattr *attr;
+	bool notify;
 	int rem, err;
 
 	/* With SKIFF_A_REPLACE, no service at all is a valid table. */
@@ -923,11 +1031,29 @@ static int skiff_nl_service_set_doit(struct sk_buff *skb,
 		}
 	}
 
+	notify = skiff_has_listeners(genl_info_net(info));
+	if (notify && replace_all) {
+		gone = skiff_services_unkept(&sn->services, cfgs, count,
+					     &ngone);
+		if (IS_ERR(gone)) {
+			err = PTR_ERR(gone);
+			gone = NULL;
+			goto out_free;
+		}
+	}
+
 	err = skiff_services_set(genl_info_net(info), &sn->services, cfgs,
 				 count, replace_all, info->extack);
-	if (!err)
-		skiff_changed(genl_info_net(info));
+	if (err)
+		goto out_free;
+	skiff_changed(genl_info_net(info));
+	for (i = 0; i < ngone; i++)
+		skiff_service_notify(genl_info_net(info), &gone[i], NULL);
+	for (i = 0; notify && i < count; i++)
+		skiff_service_notify(genl_info_net(info), &cfgs[i].key,
+				     &cfgs[i]);
 out_free:
+	kvfree(gone);
 	skiff_service_configs_free(cfgs, count);
 	return err;
 }
@@ -959,9 +1085,12 @@ static int skiff_nl_service_del_doit(struct sk_buff *skb,
 				    "a service is deleted by its key alone");
 	err = skiff_service_del(genl_info_net(info), &sn->services, &key,
 				info->extack);
-	if (!err)
-		skiff_changed(genl_info_net(info));
-	return err;
+	if (err)
+		return err;
+	skiff_changed(genl_info_net(info));
+	if (skiff_has_listeners(genl_info_net(info)))
+		skiff_service_notify(genl_info_net(info), &key, NULL);
+	return 0;
 }
 
 static int skiff_counters_put(struct sk_buff *msg,
@@ -1078,6 +1207,36 @@ static int skiff_nl_service_get_dumpit(struct sk_buff *skb,
 	return skb->len;
 }
 
+static void skiff_config_notify(struct net *net, __be32 prefix, u8 len)
+{
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (!skiff_has_listeners(net))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &skiff_genl_family, 0,
+			  SKIFF_CMD_CONFIG_SET);
+	if (!hdr)
+		goto err_free;
+	nest = nla_nest_start(msg, SKIFF_A_CONFIG);
+	if (!nest ||
+	    nla_put_in_addr(msg, SKIFF_CONFIG_A_CLUSTER_CIDR4, prefix) ||
+	    nla_put_u8(msg, SKIFF_CONFIG_A_CLUSTER_CIDR_LEN, len))
+		goto err_free;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&skiff_genl_family, net, msg, 0,
+				SKIFF_MCGRP_EVENTS_ID, GFP_KERNEL);
+	return;
+
+err_free:
+	nlmsg_free(msg);
+}
+
 static int skiff_nl_config_set_doit(struct sk_buff *skb,
 				    struct genl_info *info)
 {
@@ -1112,6 +1271,7 @@ static int skiff_nl_config_set_doit(struct sk_buff *skb,
 	WRITE_ONCE(sn->services.cluster_prefix, prefix);
 	WRITE_ONCE(sn->services.cluster_mask, mask);
 	skiff_changed(genl_info_net(info));
+	skiff_config_notify(genl_info_net(info), prefix, len);
 	return 0;
 }
 

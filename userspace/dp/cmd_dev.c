@@ -94,7 +94,7 @@ static int dev_del(const struct options *opts, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-static json_t *dev_json(const struct skiff_dp_dev *dev)
+json_t *dev_json(const struct skiff_dp_dev *dev)
 {
 	char mac[SKIFF_MAC_STRLEN];
 	json_t *obj;

@@ -102,27 +102,36 @@ static int peer_del(const struct options *opts, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+json_t *peer_json(const struct skiff_dp_peer *peer)
+{
+	char mac[SKIFF_MAC_STRLEN], prefix[INET_ADDRSTRLEN];
+	char remote[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &peer->prefix4, prefix, sizeof(prefix));
+	inet_ntop(AF_INET, &peer->remote4, remote, sizeof(remote));
+	return json_pack("{s:s, s:i, s:s, s:s, s:I, s:I}",
+			 "prefix", prefix, "prefix_len", peer->prefix_len,
+			 "remote", remote,
+			 "mac", skiff_format_mac(peer->remote_mac, mac),
+			 "tx_packets", (json_int_t)peer->tx_packets,
+			 "tx_bytes", (json_int_t)peer->tx_bytes);
+}
+
 static int peer_show_one(const struct skiff_dp_peer *peer, void *arg)
 {
 	char mac[SKIFF_MAC_STRLEN], prefix[INET_ADDRSTRLEN];
 	char remote[INET_ADDRSTRLEN];
 	json_t *list = arg;
 
+	if (list)
+		return json_array_append_new(list, peer_json(peer)) ?
+			-ENOMEM : 0;
 	inet_ntop(AF_INET, &peer->prefix4, prefix, sizeof(prefix));
 	inet_ntop(AF_INET, &peer->remote4, remote, sizeof(remote));
-	skiff_format_mac(peer->remote_mac, mac);
-	if (list)
-		return json_array_append_new(list,
-			json_pack("{s:s, s:i, s:s, s:s, s:I, s:I}",
-				  "prefix", prefix, "prefix_len",
-				  peer->prefix_len, "remote", remote,
-				  "mac", mac,
-				  "tx_packets", (json_int_t)peer->tx_packets,
-				  "tx_bytes", (json_int_t)peer->tx_bytes)) ?
-			-ENOMEM : 0;
 	printf("%s/%u remote %s mac %s tx %" PRIu64 " packets %" PRIu64
-	       " bytes\n", prefix, peer->prefix_len, remote, mac,
-	       peer->tx_packets, peer->tx_bytes);
+	       " bytes\n", prefix, peer->prefix_len, remote,
+	       skiff_format_mac(peer->remote_mac, mac), peer->tx_packets,
+	       peer->tx_bytes);
 	return 0;
 }
 

@@ -288,7 +288,7 @@ static int service_del(const struct options *opts, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-static json_t *service_json(const struct skiff_dp_service *svc,
+json_t *service_json(const struct skiff_dp_service *svc,
 			    const struct skiff_dp_endpoint *backends,
 			    unsigned int count)
 {

@@ -178,6 +178,10 @@ static const struct subcommand subcommands[] = {
 	{ "apply", cmd_apply, "apply FILE|-",
 	  "make the service table exactly FILE's, all at once: one line\n"
 	  "      per service, 'service VIP:PORT/PROTO ...' as service set" },
+	{ "monitor", cmd_monitor, "monitor [dump]",
+	  "print changes of devices, peers and services as they happen,\n"
+	  "      as the commands that make them (with dump: what is there\n"
+	  "      first); -j: one JSON object per line" },
 	{ "help", cmd_help, "help", "this help" },
 };
 

@@ -258,6 +258,12 @@ struct skiff_dp_ops {
 	int (*service_sync)(struct skiff_dp *dp,
 			    const struct skiff_dp_service_spec *specs,
 			    unsigned int n, struct skiff_error *e);
+	/*
+	 * Opens up to @max nonblocking sockets that turn readable when the
+	 * tables may have changed (monitor.c); returns how many, or -errno.
+	 */
+	int (*watch)(struct skiff_dp *dp, int *fds, int max,
+		     struct skiff_error *e);
 };
 
 /**

@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <linux/rtnetlink.h>
 
 #include <linux/skiff.h>
 #include <netlink/genl/genl.h>
@@ -413,6 +416,32 @@ static int kmod_peer_list(struct skiff_dp *dp, const char *dev,
 	return err ? err : ctx.stopped;
 }
 
+/* skiff.ko's events, and links for devices deleted behind its back. */
+static int kmod_watch(struct skiff_dp *dp, int *fds, int max,
+		      struct skiff_error *e)
+{
+	unsigned int links = RTNLGRP_LINK;
+	unsigned int group;
+	int id;
+
+	if (max < 2)
+		return skiff_error_set(e, -EINVAL, "kmod needs two sockets");
+	id = skiff_nl_mcgrp(kmod_nl(dp), SKIFF_MCGRP_EVENTS);
+	if (id < 0)
+		return skiff_error_set(e, id, "skiff.ko has no \"%s\" group",
+				       SKIFF_MCGRP_EVENTS);
+	group = id;
+	fds[0] = skiff_nl_listen(NETLINK_GENERIC, &group, 1, e);
+	if (fds[0] < 0)
+		return fds[0];
+	fds[1] = skiff_nl_listen(NETLINK_ROUTE, &links, 1, e);
+	if (fds[1] < 0) {
+		close(fds[0]);
+		return fds[1];
+	}
+	return 2;
+}
+
 const struct skiff_dp_ops skiff_dp_kmod_ops = {
 	.open = kmod_open,
 	.close = kmod_close,
@@ -427,4 +456,5 @@ const struct skiff_dp_ops skiff_dp_kmod_ops = {
 	.service_del = kmod_service_del,
 	.service_list = kmod_service_list,
 	.service_sync = kmod_service_sync,
+	.watch = kmod_watch,
 };

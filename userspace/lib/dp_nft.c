@@ -44,10 +44,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/neighbour.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
@@ -1450,6 +1452,33 @@ static void nft_close(struct skiff_dp *dp)
 	dp->priv = NULL;
 }
 
+/*
+ * What the nft backend's tables are made of: links (the vxlan devices),
+ * neighbours and fdb entries, routes, and nf_tables objects.
+ */
+static int nft_watch(struct skiff_dp *dp, int *fds, int max,
+		     struct skiff_error *e)
+{
+	static const unsigned int rtnl_groups[] = {
+		RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE,
+	};
+	unsigned int nft_group = NFNLGRP_NFTABLES;
+
+	(void)dp;
+	if (max < 2)
+		return skiff_error_set(e, -EINVAL, "nft needs two sockets");
+	fds[0] = skiff_nl_listen(NETLINK_ROUTE, rtnl_groups,
+				 ARRAY_SIZE(rtnl_groups), e);
+	if (fds[0] < 0)
+		return fds[0];
+	fds[1] = skiff_nl_listen(NETLINK_NETFILTER, &nft_group, 1, e);
+	if (fds[1] < 0) {
+		close(fds[0]);
+		return fds[1];
+	}
+	return 2;
+}
+
 const struct skiff_dp_ops skiff_dp_nft_ops = {
 	.open = nft_open,
 	.close = nft_close,
@@ -1464,4 +1493,5 @@ const struct skiff_dp_ops skiff_dp_nft_ops = {
 	.service_del = skiff_nft_service_del,
 	.service_list = skiff_nft_service_list,
 	.service_sync = skiff_nft_service_sync,
+	.watch = nft_watch,
 };

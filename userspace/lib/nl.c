@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include <linux/netlink.h>
 #include <linux/skiff.h>
@@ -216,6 +218,40 @@ int skiff_nl_set_sndbuf(struct skiff_nl *nl, size_t bytes)
 int skiff_nl_family(struct skiff_nl *nl)
 {
 	return nl->family;
+}
+
+int skiff_nl_mcgrp(struct skiff_nl *nl, const char *name)
+{
+	int id = genl_ctrl_resolve_grp(nl->sock, SKIFF_GENL_NAME, name);
+
+	return id < 0 ? -ENOENT : id;
+}
+
+int skiff_nl_listen(int protocol, const unsigned int *groups, unsigned int n,
+		    struct skiff_error *e)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK };
+	unsigned int i;
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    protocol);
+	if (fd < 0)
+		return skiff_error_set(e, -errno, "netlink socket: %s",
+				       strerror(errno));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		goto err_close;
+	for (i = 0; i < n; i++)
+		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+			       &groups[i], sizeof(groups[i])) < 0)
+			goto err_close;
+	return fd;
+
+err_close:
+	skiff_error_set(e, -errno, "cannot listen to netlink group: %s",
+			strerror(errno));
+	close(fd);
+	return e->err;
 }
 
 struct nl_msg *skiff_nl_request(struct skiff_nl *nl, uint8_t cmd, int flags)

@@ -45,4 +45,15 @@ int skiff_nl_call(struct skiff_nl *nl, struct nl_msg *msg,
 		  int (*parse)(struct nl_msg *reply, void *arg), void *arg,
 		  struct skiff_error *e);
 
+/* The id of the skiff family's multicast group @name, or -ENOENT. */
+int skiff_nl_mcgrp(struct skiff_nl *nl, const char *name);
+
+/*
+ * Opens a nonblocking netlink socket of @protocol in the caller's network
+ * namespace that receives multicast groups @groups[0..@n) (group numbers,
+ * as NETLINK_ADD_MEMBERSHIP takes them). Returns the descriptor or -errno.
+ */
+int skiff_nl_listen(int protocol, const unsigned int *groups, unsigned int n,
+		    struct skiff_error *e);
+
 #endif /* SKIFF_NL_H */

@@ -156,8 +156,18 @@
  * Notifications
  * -------------
  * Every change is multicast to the group SKIFF_MCGRP_EVENTS as a message of
- * the command that made it (DEV_NEW, DEV_DEL, PEER_NEW, PEER_DEL) carrying
- * the object as a GET reply would.
+ * the command that made it, in the namespace it was made in:
+ *   DEV_NEW, DEV_DEL, PEER_NEW, PEER_DEL  the object as a GET reply has it
+ *   SERVICE_SET   one message per service a request set: its key,
+ *                 SKIFF_SERVICE_A_AFFINITY and every backend (address, port,
+ *                 weight; no counters)
+ *   SERVICE_DEL   one message per service deleted, its key alone; a
+ *                 SKIFF_A_REPLACE request sends these for the services it
+ *                 removed, before the SERVICE_SETs of those it set
+ *   CONFIG_SET    the SKIFF_A_CONFIG nest as set
+ * Notifications are built only while the group has listeners. A listener
+ * too slow for a large batch gets ENOBUFS on its socket, as with any
+ * netlink multicast: it should dump the tables again.
  */
 
 #ifndef _UAPI_LINUX_SKIFF_H
