@@ -149,16 +149,34 @@ check-vm: all
 check-harness: all kmod-triggers
 	$(Q)$(SUITE) vm-harness prove scripts/vm/tests/*.sh
 
+# The kmod selftests on a debug kernel (KASAN, kmemleak, lockdep, UBSAN):
+# not part of check (the kernel takes ~30 min to build the first time, the
+# run about as long). Run it for every change under kmod/ (Documentation/
+# testing.md). The second suite proves it can fail: a planted use-after-free
+# must be caught.
+DEBUG_SUMMARY := $(BUILD)/check-debug-summary
+.PHONY: check-debug
+check-debug:
+	$(Q)$(TOP)/scripts/install-deps.sh
+	$(Q)$(MAKE) userspace
+	$(Q)rm -f $(DEBUG_SUMMARY)
+	$(Q)status=0; \
+	$(TOP)/scripts/run-suite.sh $(DEBUG_SUMMARY) selftests-debug \
+		$(TOP)/scripts/check-debug.sh || status=1; \
+	$(TOP)/scripts/run-suite.sh $(DEBUG_SUMMARY) debug-planted \
+		prove scripts/debug-kernel/tests/*.sh || status=1; \
+	echo; echo "==== summary"; cat $(DEBUG_SUMMARY); exit $$status
+
 # Benchmarks: not part of check. bench-dataplane runs scripts/bench/ in the
 # VM and writes Documentation/benchmarks.md (see that page).
 .PHONY: bench-dataplane
-bench-dataplane: all $(BUILD)/bench/connrate
+bench-dataplane: all $(BUILD)/bench/connrate $(BUILD)/bench/svctime
 	$(Q)$(TOP)/scripts/bench/dataplane.sh
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      bench/$(notdir $@)")
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 run:
 	$(Q)$(TOP)/scripts/install-deps.sh

@@ -143,8 +143,18 @@ int skiff_peer_del(struct skiff_peer_table *table,
 	rhashtable_remove_fast(&table->ht, &peer->node, skiff_peer_params);
 	list_del(&peer->list);
 	table->count--;
+#ifdef SKIFF_PLANT_UAF
+	/*
+	 * A bug planted on purpose, built only with SKIFF_PLANT_UAF=y: the
+	 * peer is freed at once (readers may still hold it) and then read.
+	 * make check-debug must catch it (scripts/check-debug.sh --planted).
+	 */
+	skiff_peer_free(peer);
+	skiff_peer_len_unref(table, peer->key.prefix_len);
+#else
 	skiff_peer_len_unref(table, key->prefix_len);
 	call_rcu(&peer->rcu, skiff_peer_free_rcu);
+#endif
 	return 0;
 }
 

@@ -92,62 +92,55 @@ _time_cmd() {
 }
 
 # _updates SETUP REPS: adds and removes one service REPS times; prints the
-# median add and remove times in ms.
+# median add and remove times in ms. kmod, nft: the library call alone
+# (bench/svctime); ipt: `nft -f` less what `nft -f` of nothing takes (the
+# process start), as $NFT_BASE_MS.
 _updates() {
 	local setup=$1 reps=$2 i t0 t1 t2 adds="" dels="" handle
 
+	if [ "$setup" != ipt ]; then
+		svctime -b "$setup" update "$reps" $ADD_VIP || echo "fail fail"
+		return
+	fi
 	for i in $(seq "$reps"); do
-		case $setup in
-		ipt)
-			t0=$(now_us)
-			nft -f "$WORK/ipt-add.nft" || { echo "fail fail"; return; }
-			t1=$(now_us)
-			# The rule in "services" came right after svc-add's last
-			# one (nft -e would say, but at the price of reading the
-			# whole ruleset); a wrong handle fails the deletion.
-			handle=$(nft -a list chain ip kp svc-add |
-				sed -n 's/.*jump sep-add-1 # handle \([0-9]*\)$/\1/p')
-			[ -n "$handle" ] || { echo "fail fail"; return; }
-			sed "s/@HANDLE@/$((handle + 1))/" "$WORK/ipt-del.nft" > "$WORK/ipt-del-now.nft"
-			t2=$(now_us)
-			nft -f "$WORK/ipt-del-now.nft" || { echo "fail fail"; return; }
-			;;
-		*)
-			t0=$(now_us)
-			skiff-dp -b "$setup" service set $ADD_VIP:80/tcp \
-				backend 10.245.255.1:8080 backend 10.246.255.1:8080 ||
-				{ echo "fail fail"; return; }
-			t1=$(now_us)
-			t2=$t1
-			skiff-dp -b "$setup" service del $ADD_VIP:80/tcp ||
-				{ echo "fail fail"; return; }
-			;;
-		esac
+		t0=$(now_us)
+		nft -f "$WORK/ipt-add.nft" || { echo "fail fail"; return; }
+		t1=$(now_us)
+		# The rule in "services" came right after svc-add's last one (nft
+		# -e would say, but at the price of reading the whole ruleset); a
+		# wrong handle fails the deletion.
+		handle=$(nft -a list chain ip kp svc-add |
+			sed -n 's/.*jump sep-add-1 # handle \([0-9]*\)$/\1/p')
+		[ -n "$handle" ] || { echo "fail fail"; return; }
+		sed "s/@HANDLE@/$((handle + 1))/" "$WORK/ipt-del.nft" > "$WORK/ipt-del-now.nft"
+		t2=$(now_us)
+		nft -f "$WORK/ipt-del-now.nft" || { echo "fail fail"; return; }
 		adds+="$((t1 - t0))"$'\n'
 		dels+="$(($(now_us) - t2))"$'\n'
 	done
-	echo "$(printf '%s' "$adds" | median | awk '{ printf "%.1f", $1 / 1000 }')" \
-		"$(printf '%s' "$dels" | median | awk '{ printf "%.1f", $1 / 1000 }')"
+	echo "$(printf '%s' "$adds" | median | net_ms)" \
+		"$(printf '%s' "$dels" | median | net_ms)"
 }
 
-# _each SETUP set|del FILE: one `skiff-dp service set` (or del) per line of
-# the apply FILE: the way to a table for a backend whose apply is missing.
-_each() {
-	local setup=$1 op=$2 svc rest
+# net_ms: microseconds on stdin to ms, less the process start $NFT_BASE_MS.
+net_ms() {
+	awk -v base="${NFT_BASE_MS:-0}" '{ v = $1 / 1000 - base; if (v < 0) v = 0; printf "%.1f", v }'
+}
 
-	while read -r _ svc rest; do
-		if [ "$op" = set ]; then
-			# shellcheck disable=SC2086 # rest is "backend A backend B"
-			skiff-dp -b "$setup" service set "$svc" $rest || return 1
-		else
-			# After a failed set, some are missing: take the rest.
-			skiff-dp -b "$setup" service del "$svc" 2> /dev/null
-		fi
-	done < "$3"
+# _nft_base REPS: the median ms of `nft -f` of an empty file.
+_nft_base() {
+	local i t0 ts=""
+
+	for i in $(seq "$1"); do
+		t0=$(now_us)
+		nft -f "$WORK/empty.nft"
+		ts+="$(($(now_us) - t0))"$'\n'
+	done
+	printf '%s' "$ts" | median | awk '{ printf "%.1f", $1 / 1000 }'
 }
 
 case "${1:-}" in
-_time_cmd|_updates|_each)
+_time_cmd|_updates|_nft_base)
 	cmd=$1
 	shift
 	"$cmd" "$@"
@@ -287,11 +280,6 @@ gen_list() {
 	}'
 }
 
-# skiff-dp apply's format.
-gen_skiff() {
-	awk '{ printf "service %s:80/tcp backend %s:8080 backend %s:8080\n", $1, $2, $3 }'
-}
-
 # kube-proxy's iptables mode, in nftables words (what iptables-nft would
 # load, less the xtables compatibility): KUBE-SERVICES is a list of one rule
 # per service, matched in order; KUBE-SVC-* marks clients from outside the
@@ -356,70 +344,37 @@ gen_tables() {
 	local n
 
 	mkdir -p "$WORK"
-	: > "$WORK/empty.svc"
+	: > "$WORK/empty.list"
+	: > "$WORK/empty.nft"
 	for n in $(printf '%s\n' $PROG_NS $RATE_NS | sort -nu); do
 		gen_list "$n" > "$WORK/list-$n"
-		gen_skiff < "$WORK/list-$n" > "$WORK/svc-$n.svc"
 		gen_ipt < "$WORK/list-$n" > "$WORK/ipt-$n.nft"
 	done
 	gen_ipt_update
-}
-
-# A backend whose `apply` is "not supported" (nft's, while being finished)
-# is programmed one `service set` per service instead: a process per
-# service, so only up to EACH_MAX services; larger N are "n/m" (not
-# measured). NO_APPLY[SETUP]=1 then; PROGRAMMED is the N last programmed,
-# the table flush takes away.
-declare -A NO_APPLY
-EACH_MAX=1000
-PROGRAMMED=""
-
-# check_apply SETUP: sets NO_APPLY[SETUP] (on the empty topology).
-check_apply() {
-	local out
-
-	NO_APPLY[$1]=0
-	[ "$1" = ipt ] && return
-	out=$(in_ns bn1 skiff-dp -b "$1" apply "$WORK/empty.svc" 2>&1) && return
-	if grep -q "not supported" <<< "$out"; then
-		NO_APPLY[$1]=1
-		log "$1: apply not supported ($out): one 'service set' per service, N <= $EACH_MAX"
-	fi
 }
 
 # flush SETUP: no service left on node1 (not timed).
 flush() {
 	case $1 in
 	ipt) in_ns bn1 nft delete table ip kp 2> /dev/null; true ;;
-	*)
-		if [ "${NO_APPLY[$1]:-0}" = 1 ]; then
-			[ -z "$PROGRAMMED" ] ||
-				in_ns bn1 timeout "$STEP_TIMEOUT" "$SELF" _each "$1" del "$WORK/svc-$PROGRAMMED.svc"
-		else
-			in_ns bn1 timeout "$STEP_TIMEOUT" skiff-dp -b "$1" apply "$WORK/empty.svc"
-		fi
-		;;
+	*) in_ns bn1 timeout "$STEP_TIMEOUT" svctime -b "$1" sync "$WORK/empty.list" > /dev/null ;;
 	esac
-	PROGRAMMED=""
 }
 
-# program SETUP N: prints the time (ms) to program N services from none,
-# "n/m" when it cannot be measured.
+# program SETUP N: prints the time (ms) to program N services from none.
+# kmod, nft: the library call (one netlink request, one nf_tables batch);
+# ipt: `nft -f` of the whole table less the process start.
 program() {
-	local cmd
+	local t
 
 	case $1 in
-	ipt) cmd=(nft -f "$WORK/ipt-$2.nft") ;;
-	*)
-		if [ "${NO_APPLY[$1]:-0}" = 1 ]; then
-			[ "$2" -le "$EACH_MAX" ] || { echo n/m; return; }
-			cmd=("$SELF" _each "$1" set "$WORK/svc-$2.svc")
-		else
-			cmd=(skiff-dp -b "$1" apply "$WORK/svc-$2.svc")
-		fi
+	ipt)
+		t=$(in_ns bn1 "$SELF" _time_cmd timeout "$STEP_TIMEOUT" nft -f "$WORK/ipt-$2.nft")
+		[ "$t" = fail ] && { echo fail; return; }
+		awk -v t="$t" -v base="${NFT_BASE_MS:-0}" 'BEGIN { v = t - base; if (v < 0) v = 0; printf "%.1f\n", v }'
 		;;
+	*) in_ns bn1 timeout "$STEP_TIMEOUT" svctime -b "$1" sync "$WORK/list-$2" || echo fail ;;
 	esac
-	in_ns bn1 "$SELF" _time_cmd timeout "$STEP_TIMEOUT" "${cmd[@]}"
 }
 
 # rate: new connections/s from pod1 through the measured service, median
@@ -428,6 +383,8 @@ rate() {
 	local i
 
 	wait_ok 10 in_ns bpod1 connrate client -d 1 $VIP:80 || { echo fail; return; }
+	# Warm up (caches, conntrack, the emulator's translated code): not kept.
+	in_ns bpod1 connrate client -q -d 2 -c "$PARALLEL" $VIP:80 > /dev/null
 	for i in $(seq "$SAMPLES"); do
 		in_ns bpod1 connrate client -q -d "$DURATION" -c "$PARALLEL" $VIP:80 ||
 			echo 0
@@ -457,7 +414,12 @@ run_setup() {
 		return
 	fi
 	[ "$s" != ipt ] && in_ns bn1 skiff-dp -b "$s" cluster-cidr $CLUSTER_CIDR
-	check_apply "$s"
+	if [ "$s" = ipt ]; then
+		NFT_BASE_MS=$(in_ns bn1 "$SELF" _nft_base "$UPDATES")
+		export NFT_BASE_MS
+		R[nftbase]=$NFT_BASE_MS
+		log "ipt: nft -f of nothing takes $NFT_BASE_MS ms (subtracted)"
+	fi
 	if [ "$s" != ipt ]; then
 		R[tput,$s]=$(throughput)
 		log "$s: throughput ${R[tput,$s]} Gbit/s"
@@ -468,19 +430,12 @@ run_setup() {
 		fi
 		flush "$s" || log "$s: flush failed"
 		t=$(program "$s" "$n")
-		# (program runs in a subshell: what is in place is noted here)
-		[ "$t" = n/m ] || PROGRAMMED=$n
 		[ -n "$t" ] || t=fail
 		R[prog,$s,$n]=$t
 		log "$s: N=$n program $t ms"
 		if [ "$t" = fail ]; then
 			# A table that cannot be programmed: no point in going bigger.
 			break
-		fi
-		if [ "$t" = n/m ]; then
-			# Nor measured with it: say so in every column of this N.
-			R[add,$s,$n]=n/m R[del,$s,$n]=n/m R[rate,$s,$n]=n/m
-			continue
 		fi
 		if grep -qw -- "$n" <<< "$PROG_NS"; then
 			# Not < <(...): the guest's /dev has no /dev/fd.
@@ -561,8 +516,11 @@ report() {
 	echo
 	echo "### Programming N services (from none, 2 backends each)"
 	echo
-	echo "kmod, nft: \`skiff-dp -b B apply FILE\`; iptables-style: \`nft -f FILE\`."
-	echo "Lower is better (a ratio below 1: kmod is faster)."
+	echo "kmod, nft: the library call that makes the table, as a node agent makes"
+	echo "it (\`skiff_dp_service_sync\`: one netlink request for kmod, one nf_tables"
+	echo "batch for nft; bench/svctime); iptables-style: \`nft -f FILE\` less the"
+	echo "$(fmt_ms "$(val nftbase)") an \`nft -f\` of nothing takes. Lower is better (a ratio"
+	echo "below 1: kmod is faster)."
 	echo
 	echo "| services | kmod | nft | iptables-style | kmod/nft | kmod/iptables-style |"
 	echo "|---:|---:|---:|---:|---:|---:|"
@@ -573,10 +531,11 @@ report() {
 	echo
 	echo "### Adding / removing one service with N present"
 	echo
-	echo "Wall time of one command, median of $UPDATES: \`skiff-dp -b B service set\` /"
-	echo "\`service del\` (a whole process: exec, netlink setup, the change); iptables-style:"
-	echo "\`nft -f\` of the new service's chains and its rule in the service chain / of"
-	echo "their deletion (the rule by handle). Lower is better."
+	echo "Median of $UPDATES. kmod, nft: the library calls \`skiff_dp_service_set\` /"
+	echo "\`skiff_dp_service_del\` on an open data plane (bench/svctime): what a node"
+	echo "agent pays per change; iptables-style: \`nft -f\` of the new service's chains"
+	echo "and its rule in the service chain / of their deletion (the rule by handle),"
+	echo "less the process start as above. Lower is better."
 	echo
 	echo "| services | kmod add | nft add | iptables-style add | kmod remove | nft remove | iptables-style remove | kmod/nft add, remove | kmod/iptables-style add, remove |"
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -587,8 +546,8 @@ report() {
 			"$(ratio "$(val add,kmod,$n)" "$(val add,ipt,$n)"), $(ratio "$(val del,kmod,$n)" "$(val del,ipt,$n)") |"
 	done
 	echo
-	echo "For scale: starting \`skiff-dp help\` (exec and dynamic linking, nothing done) takes" \
-		"$(fmt_ms "$(val exec)") here."
+	echo "For scale: starting a process (\`skiff-dp help\`: exec and dynamic linking,"
+	echo "nothing done) takes $(fmt_ms "$(val exec)") here."
 	echo
 	echo "### Single-stream TCP throughput, pod to pod across nodes"
 	echo
@@ -649,9 +608,6 @@ main() {
 	done
 	R[exec]=$(for t in 1 2 3 4 5; do _time_cmd skiff-dp help; done | median)
 
-	if ! skiff-dp help 2>&1 | grep -q '^ *apply'; then
-		log "skiff-dp has no 'apply' command: kmod and nft programming cannot be measured"
-	fi
 	gen_tables
 	for s in $SETUPS; do
 		run_setup "$s"

@@ -35,6 +35,21 @@ hostname skiff-vm
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 ip link set lo up
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# A kernel built for the tests brings its modules (run.sh --kernel-dir).
+if [ -s "$job/moddir" ]; then
+	mount --bind "$(cat "$job/moddir")" /lib/modules ||
+		echo "skiff-vm: cannot mount $(cat "$job/moddir") on /lib/modules"
+fi
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -e "$job/kmemleak" ]; then
+	if [ -w "$kmemleak" ]; then
+		# What the kernel leaked while booting is not ours to judge.
+		echo clear > "$kmemleak"
+	else
+		echo "skiff-vm: kmemleak asked for, but this kernel has none"
+		finish 1
+	fi
+fi
 echo "skiff-vm: kernel $(uname -r) up in $(cut -d' ' -f1 /proc/uptime) s"
 
 dmesg_start=$(dmesg | wc -l)
@@ -58,6 +73,28 @@ if [ "$rc" = 0 ]; then
 	bash "$job/cmd" < /dev/null
 	rc=$?
 	echo "skiff-vm: command exited with $rc"
+fi
+
+# Leaks: unload the module so that everything it still held is freed or
+# leaked for good, then scan. kmemleak reports objects unreferenced for 5 s
+# or more; the second scan confirms what the first found.
+if [ -e "$job/kmemleak" ]; then
+	if [ -d /sys/module/skiff ] && ! rmmod skiff; then
+		echo "skiff-vm: cannot unload skiff.ko after the tests"
+		rc=1
+	fi
+	sleep 5
+	echo scan > "$kmemleak"
+	sleep 5
+	echo scan > "$kmemleak"
+	leaks=$(cat "$kmemleak")
+	if [ -n "$leaks" ]; then
+		echo "skiff-vm: FAIL: kmemleak found leaks:"
+		echo "$leaks" | sed 's/^/skiff-vm: kmemleak: /'
+		[ "$rc" = 0 ] && rc=1
+	else
+		echo "skiff-vm: kmemleak: no leaks"
+	fi
 fi
 
 trouble=$(dmesg | tail -n +"$((dmesg_start + 1))" | grep -E "$KERNEL_TROUBLE")

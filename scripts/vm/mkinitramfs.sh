@@ -1,18 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# mkinitramfs.sh KVER OUTPUT
+# mkinitramfs.sh KVER OUTPUT [MODDIR]
 #
 # Builds the test VM's initramfs: static busybox, the modules that mount the
-# host's root over virtio-9p (in dependency order, from modules.dep) and
-# scripts/vm/init. Everything else comes from the host root once mounted.
+# host's root over virtio-9p (in dependency order, from modules.dep; none
+# that the kernel has built in) and scripts/vm/init. Everything else comes
+# from the host root once mounted. MODDIR holds KVER's modules (default
+# /lib/modules).
 
 set -eu
 
 kver=$1
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
-moddir=/lib/modules/$kver
+moddir=${3:-/lib/modules}/$kver
 
 [ -x /bin/busybox ] || { echo "mkinitramfs: /bin/busybox missing (busybox-static)" >&2; exit 1; }
 file /bin/busybox 2>/dev/null | grep -q 'dynamically linked' &&
@@ -32,6 +34,7 @@ chmod 755 "$staging/init"
 order=""
 add_module() {
 	local path dep name
+	grep -qE "(^|/)$1\.ko\$" "$moddir/modules.builtin" 2>/dev/null && return
 	path=$(grep -E "(^|/)$1\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | cut -d: -f1)
 	[ -n "$path" ] || { echo "mkinitramfs: module $1 not in $moddir" >&2; exit 1; }
 	for dep in $(grep -E "^$path:" "$moddir/modules.dep" | cut -d: -f2); do

@@ -15,6 +15,10 @@
 #   --module PATH     the module to load first (default: skiff.ko of this
 #                     checkout); --no-module loads none
 #   --kver RELEASE    kernel to boot (default: scripts/kernel-release.sh)
+#   --kernel-dir DIR  boot a kernel built by scripts/debug-kernel/build.sh
+#                     (DIR is what it prints) with its modules
+#   --kmemleak        after COMMAND, unload skiff.ko and fail on any leak
+#                     kmemleak reports from the run (a kernel with kmemleak)
 #   --memory MB       guest memory (default 2048)
 #   --cpus N          guest CPUs (default: the host's, at most 4)
 #
@@ -28,6 +32,8 @@ timeout=600
 module=$top/skiff.ko
 kver=""
 memory=2048
+kernel_dir=""
+kmemleak=""
 cpus=$(nproc)
 [ "$cpus" -gt 4 ] && cpus=4
 
@@ -42,6 +48,8 @@ while [ $# -gt 0 ]; do
 	--module) module=${2:?}; shift 2 ;;
 	--no-module) module=""; shift ;;
 	--kver) kver=${2:?}; shift 2 ;;
+	--kernel-dir) kernel_dir=${2:?}; shift 2 ;;
+	--kmemleak) kmemleak=1; shift ;;
 	--memory) memory=${2:?}; shift 2 ;;
 	--cpus) cpus=${2:?}; shift 2 ;;
 	--) shift; break ;;
@@ -55,8 +63,17 @@ case "$timeout$memory$cpus" in
 *[!0-9]*) echo "run.sh: --timeout, --memory and --cpus take whole numbers" >&2; exit 2 ;;
 esac
 
-[ -n "$kver" ] || kver=$("$top/scripts/kernel-release.sh") || exit 125
-kernel=/boot/vmlinuz-$kver
+moddir=/lib/modules
+if [ -n "$kernel_dir" ]; then
+	kernel_dir=$(realpath -e "$kernel_dir") && [ -s "$kernel_dir/release" ] ||
+		{ echo "run.sh: $kernel_dir is not a built kernel" >&2; exit 125; }
+	kver=$(cat "$kernel_dir/release")
+	kernel=$kernel_dir/linux/arch/x86/boot/bzImage
+	moddir=$kernel_dir/root/lib/modules
+else
+	[ -n "$kver" ] || kver=$("$top/scripts/kernel-release.sh") || exit 125
+	kernel=/boot/vmlinuz-$kver
+fi
 if [ -n "$module" ]; then
 	module=$(realpath -e "$module" 2>/dev/null) ||
 		{ echo "run.sh: module not found; run make first" >&2; exit 125; }
@@ -71,8 +88,8 @@ fi
 initramfs=$top/build/vm/initramfs-$kver.cpio.gz
 if [ ! -e "$initramfs" ] || [ "$top/scripts/vm/init" -nt "$initramfs" ] ||
    [ "$top/scripts/vm/mkinitramfs.sh" -nt "$initramfs" ] ||
-   [ "/lib/modules/$kver/modules.dep" -nt "$initramfs" ]; then
-	"$top/scripts/vm/mkinitramfs.sh" "$kver" "$initramfs" || exit 125
+   [ "$moddir/$kver/modules.dep" -nt "$initramfs" ]; then
+	"$top/scripts/vm/mkinitramfs.sh" "$kver" "$initramfs" "$moddir" || exit 125
 fi
 
 job=$(mktemp -d /tmp/skiff-vm.XXXXXX)
@@ -86,6 +103,9 @@ trap 'exit 130' INT TERM
 
 echo "$top" > "$job/top"
 echo "$module" > "$job/module"
+# The guest sees the host's /lib/modules; another kernel brings its own.
+[ "$moddir" = /lib/modules ] || echo "$moddir" > "$job/moddir"
+[ -z "$kmemleak" ] || touch "$job/kmemleak"
 {
 	printf 'cd %q || exit 125\n' "$top"
 	printf '%q ' "$@"

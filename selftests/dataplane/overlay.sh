@@ -222,6 +222,48 @@ test_interop_with_linux_vxlan() {
 	tcp_transfer "$pod2" "$pod1" 10.244.1.2 3000000
 }
 
+# The underlay narrower than the overlay expects: TCP still gets through,
+# never stalling on packets dropped in silence. skiff.ko tells the sender
+# (DF set) with ICMP "fragmentation needed", so the pod learns the path
+# MTU and no outer packet is fragmented; Linux vxlan (nft) fragments the
+# outer packet instead (its default: outer DF unset), and a forwarding
+# node does not pass the learnt MTU on to the pod.
+test_pmtu_frag_needed() {
+	local mtu
+
+	setup_nodes
+	ip -n "$node1" link set u1 mtu 1300
+	ip -n "$node2" link set u2 mtu 1300
+	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "no path"
+	tcp_transfer "$pod1" "$pod2" 10.244.2.2 1000000
+	[ "$BACKEND" = kmod ] || return 0
+	# 1300 less the VXLAN overhead (outer IPv4 20, UDP 8, VXLAN 8,
+	# inner Ethernet 14).
+	mtu=$(ip -n "$pod1" route get 10.244.2.2 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+	check_eq "$mtu" 1250 "path MTU pod1 learnt"
+}
+
+# GSO: the overlay device takes TCP segments larger than its MTU from the
+# local stack and segments them after encapsulation, and they arrive whole.
+test_gso_through_the_overlay() {
+	local cap=/tmp/skiff-gso-$$ out
+
+	setup_nodes
+	wait_for 5 ping_ok "$node1" 10.244.2.2 || fail "no path"
+	ip netns exec "$node1" timeout 20 tcpdump -nn -c 200 -i skiff0 \
+		tcp and dst port 5001 > "$cap" 2> /dev/null &
+	sleep 1
+	tcp_transfer "$node1" "$pod2" 10.244.2.2 3000000
+	kill %1 2> /dev/null || true
+	wait
+	out=$(cat "$cap")
+	rm -f "$cap"
+	# tcpdump prints "length N" of the TCP payload: above the MTU (1450)
+	# only for a GSO packet handed to the device whole.
+	grep -Eo 'length [0-9]+' <<< "$out" | awk '$2 > 1450 { big = 1 } END { exit !big }' ||
+		fail "no segment above the MTU reached skiff0: $(tail -n 3 <<< "$out")"
+}
+
 test_netns_delete_with_traffic() {
 	setup_nodes
 	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "no path"
@@ -243,4 +285,6 @@ run_tests \
 	test_peer_counters \
 	test_no_peer_is_unreachable \
 	test_interop_with_linux_vxlan \
+	test_pmtu_frag_needed \
+	test_gso_through_the_overlay \
 	test_netns_delete_with_traffic
