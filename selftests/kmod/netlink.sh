@@ -19,6 +19,11 @@ DEV_IFINDEX=1 DEV_IFNAME=2 DEV_VNI=3 DEV_PORT=4 DEV_MTU=5 DEV_LOCAL4=6
 DEV_VTEP_MAC=7 DEV_PEERS=8
 PEER_IFINDEX=1 PEER_PREFIX4=2 PEER_PREFIX_LEN=3 PEER_REMOTE4=4
 PEER_REMOTE_MAC=5 PEER_TX_PACKETS=6
+CMD_SERVICE_SET=8 CMD_SERVICE_DEL=9 CMD_CONFIG_SET=11
+A_SERVICE=5 A_CONFIG=6
+SVC_VIP4=1 SVC_PORT=2 SVC_PROTO=3 SVC_AFFINITY=4 SVC_BACKEND=5 SVC_PACKETS=6
+BE_ADDR4=1 BE_PORT=2 BE_WEIGHT=3 BE_PACKETS=4 BE_BYTES=5
+CFG_CIDR4=1 CFG_LEN=2
 
 # Little-endian integers, network-order addresses, strings: as hex.
 u8() { printf '%02x' "$1"; }
@@ -43,6 +48,10 @@ nla() {
 # dev_nest ATTR...: SKIFF_A_DEV with these attributes, for skiff-nltest.
 dev_nest() { printf '%s %s' $((A_DEV | NESTED)) "$(IFS=; echo "$*")"; }
 peer_nest() { printf '%s %s' $((A_PEER | NESTED)) "$(IFS=; echo "$*")"; }
+svc_nest() { printf '%s %s' $((A_SERVICE | NESTED)) "$(IFS=; echo "$*")"; }
+cfg_nest() { printf '%s %s' $((A_CONFIG | NESTED)) "$(IFS=; echo "$*")"; }
+# backend ATTR...: one SKIFF_SERVICE_A_BACKEND nest, as hex.
+backend() { nla $((SVC_BACKEND | NESTED)) "$(IFS=; echo "$*")"; }
 
 # expect_reject WANT_REGEX CMD ARGS...: the request fails as WANT_REGEX says,
 # and the namespace's state (devices, peers, generation) is as it was.
@@ -63,6 +72,7 @@ expect_reject() {
 state() {
 	skiff-dp -j info | jq -c .generation
 	skiff-dp -j dev show | jq -c .
+	skiff-dp -j service show | jq -c .
 	ip -o link show | grep -c skiff || true
 }
 
@@ -289,6 +299,119 @@ test_peer_dump_needs_device() {
 	check_match "$out" "interface is not a skiff device" "message"
 }
 
+# The parts of a valid service: 10.96.0.10:80/tcp -> 10.244.1.2:8080.
+svc_parts() {
+	VIP=$(nla $SVC_VIP4 "$(ip4 10.96.0.10)")
+	PORT=$(nla $SVC_PORT "$(u16 80)")
+	TCP=$(nla $SVC_PROTO "$(u8 6)")
+	BADDR=$(nla $BE_ADDR4 "$(ip4 10.244.1.2)")
+	BPORT=$(nla $BE_PORT "$(u16 8080)")
+	B1=$(backend "$BADDR" "$BPORT")
+}
+
+test_service_set_validation() {
+	local many
+
+	svc_parts
+	expect_reject "^error: Invalid argument: missing SKIFF_A_SERVICE \[missing $A_SERVICE\]$" $CMD_SERVICE_SET
+	expect_reject "missing SKIFF_SERVICE_A_VIP4 .*\[missing $SVC_VIP4\]$" \
+		$CMD_SERVICE_SET $(svc_nest "$PORT" "$TCP")
+	expect_reject "missing SKIFF_SERVICE_A_PORT .*\[missing $SVC_PORT\]$" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$TCP")
+	expect_reject "missing SKIFF_SERVICE_A_PROTO .*\[missing $SVC_PROTO\]$" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT")
+	expect_reject "^error: Numerical result out of range: integer out of range \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$(nla $SVC_PORT "$(u16 0)")" "$TCP")
+	expect_reject "^error: Invalid argument: protocol must be TCP or UDP \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$(nla $SVC_PROTO "$(u8 132)")")
+	for a in 224.0.0.1 127.0.0.1 255.255.255.255; do
+		expect_reject "^error: Invalid argument: virtual IP must be unicast \(0.0.0.0 for a NodePort\) \[offset" \
+			$CMD_SERVICE_SET $(svc_nest "$(nla $SVC_VIP4 "$(ip4 $a)")" "$PORT" "$TCP")
+	done
+	expect_reject "^error: Numerical result out of range: integer out of range \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla $SVC_AFFINITY "$(u32 86401)")")
+	expect_reject "^error: Invalid argument: counters are filled in by the kernel \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla $SVC_PACKETS "$(u32 1)$(u32 0)")")
+	expect_reject "^error: Invalid argument: NLA_F_NESTED is missing \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla $SVC_BACKEND "$BADDR$BPORT")")
+	expect_reject "missing SKIFF_BACKEND_A_ADDR4 .*\[missing $BE_ADDR4\]$" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(backend "$BPORT")")
+	expect_reject "missing SKIFF_BACKEND_A_PORT .*\[missing $BE_PORT\]$" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(backend "$BADDR")")
+	expect_reject "^error: Numerical result out of range: integer out of range \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" \
+		"$(backend "$BADDR" "$(nla $BE_PORT "$(u16 0)")")")
+	expect_reject "^error: Numerical result out of range: integer out of range \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" \
+		"$(backend "$BADDR" "$BPORT" "$(nla $BE_WEIGHT "$(u16 0)")")")
+	for a in 0.0.0.0 224.0.0.1 255.255.255.255; do
+		expect_reject "^error: Invalid argument: backend address must be unicast \[offset" \
+			$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" \
+			"$(backend "$(nla $BE_ADDR4 "$(ip4 $a)")" "$BPORT")")
+	done
+	expect_reject "^error: Invalid argument: counters are filled in by the kernel \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" \
+		"$(backend "$BADDR" "$BPORT" "$(nla $BE_BYTES "$(u32 1)$(u32 0)")")")
+	expect_reject "^error: Invalid argument: duplicate backend \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$B1" "$B1")
+	# 1025 backends, 10.X.Y.1:8080, in one go: per-backend subshells
+	# would take minutes under the emulator.
+	many=$(awk -v bport="$BPORT" -v type="$(u16 $((SVC_BACKEND | NESTED)))" 'BEGIN {
+		for (i = 1; i <= 1025; i++)
+			printf "1400%s08000100%02x%02x%02x01%s", type, 10,
+				100 + int(i / 250), i % 250, bport }')
+	expect_reject "^error: Invalid argument: at most 1024 backends \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$many")
+	expect_reject "^error: Invalid argument: service listed twice in one request \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$B1") $(svc_nest "$VIP" "$PORT" "$TCP")
+	expect_reject "^error: Invalid argument: Unknown attribute type \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla 30 "$(u32 1)")")
+	# One bad service among good ones: none of them is applied.
+	expect_reject "^error: Invalid argument: protocol must be TCP or UDP" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$B1") \
+		$(svc_nest "$VIP" "$(nla $SVC_PORT "$(u16 81)")" "$(nla $SVC_PROTO "$(u8 1)")")
+
+	check_eq "$(skiff-nltest raw $CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$B1"))" ok "valid service"
+	check_eq "$(skiff-dp -j service show | jq -c '.[] | [.vip, .port, .backends[0].addr]')" \
+		'["10.96.0.10",80,"10.244.1.2"]' "applied"
+	check_eq "$(skiff-nltest raw $CMD_SERVICE_SET $A_REPLACE "")" ok "an empty whole-table replace"
+	check_eq "$(skiff-dp -j service show | jq length)" 0 "emptied"
+}
+
+test_service_del_validation() {
+	svc_parts
+	skiff-nltest raw $CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$B1") > /dev/null
+	expect_reject "^error: Invalid argument: missing SKIFF_A_SERVICE \[missing $A_SERVICE\]$" $CMD_SERVICE_DEL
+	expect_reject "missing SKIFF_SERVICE_A_PROTO .*\[missing $SVC_PROTO\]$" \
+		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$PORT")
+	expect_reject "^error: Invalid argument: a service is deleted by its key alone \[offset" \
+		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$PORT" "$TCP" "$B1")
+	expect_reject "^error: Invalid argument: a service is deleted by its key alone \[offset" \
+		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla $SVC_AFFINITY "$(u32 5)")")
+	expect_reject "^error: No such file or directory: no such service$" \
+		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$(nla $SVC_PORT "$(u16 81)")" "$TCP")
+	expect_reject "^error: Invalid argument: Unsupported attribute \[offset" \
+		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$PORT" "$TCP") $A_REPLACE ""
+	check_eq "$(skiff-nltest raw $CMD_SERVICE_DEL $(svc_nest "$VIP" "$PORT" "$TCP"))" ok "deleted"
+}
+
+test_config_set_validation() {
+	local cidr len
+
+	cidr=$(nla $CFG_CIDR4 "$(ip4 10.244.0.0)")
+	len=$(nla $CFG_LEN "$(u8 16)")
+	expect_reject "^error: Invalid argument: missing SKIFF_A_CONFIG \[missing $A_CONFIG\]$" $CMD_CONFIG_SET
+	expect_reject "missing SKIFF_CONFIG_A_CLUSTER_CIDR4 .*\[missing $CFG_CIDR4\]$" \
+		$CMD_CONFIG_SET $(cfg_nest "$len")
+	expect_reject "missing SKIFF_CONFIG_A_CLUSTER_CIDR_LEN .*\[missing $CFG_LEN\]$" \
+		$CMD_CONFIG_SET $(cfg_nest "$cidr")
+	expect_reject "^error: Numerical result out of range: integer out of range \[offset" \
+		$CMD_CONFIG_SET $(cfg_nest "$cidr" "$(nla $CFG_LEN "$(u8 33)")")
+	expect_reject "^error: Invalid argument: cluster CIDR has host bits set \[offset" \
+		$CMD_CONFIG_SET $(cfg_nest "$(nla $CFG_CIDR4 "$(ip4 10.244.1.0)")" "$len")
+	check_eq "$(skiff-nltest raw $CMD_CONFIG_SET $(cfg_nest "$cidr" "$len"))" ok "valid"
+}
+
 test_writes_need_cap_net_admin() {
 	local out
 
@@ -334,5 +457,8 @@ run_tests \
 	test_peer_new_validation \
 	test_peer_del_validation \
 	test_peer_dump_needs_device \
+	test_service_set_validation \
+	test_service_del_validation \
+	test_config_set_validation \
 	test_writes_need_cap_net_admin \
 	test_writes_allowed_to_owner_of_user_namespace

@@ -56,7 +56,7 @@ static int parse_hex(const char *s, unsigned char *out, size_t max,
 struct raw_attr {
 	unsigned long type;
 	size_t len;
-	unsigned char data[1024];
+	unsigned char data[65536];
 };
 
 static int cmd_raw(int argc, char **argv)
@@ -66,6 +66,7 @@ static int cmd_raw(int argc, char **argv)
 	struct skiff_nl *nl;
 	struct nl_msg *msg;
 	unsigned long cmd;
+	size_t total = 0;
 	int i, count;
 
 	count = (argc - 1) / 2;
@@ -91,6 +92,11 @@ static int cmd_raw(int argc, char **argv)
 		skiff_error_print("skiff-nltest", &e);
 		return 1;
 	}
+	/* Room for every attribute (libnl's default is a page). */
+	for (i = 0; i < count; i++)
+		total += NLA_ALIGN(attrs[i].len) + NLA_HDRLEN;
+	nlmsg_set_default_size(total + 4096);
+	skiff_nl_set_sndbuf(nl, total + 4096);
 	msg = skiff_nl_request(nl, cmd, 0);
 	for (i = 0; msg && i < count; i++) {
 		if (nla_put(msg, attrs[i].type, attrs[i].len,
