@@ -18,6 +18,7 @@
 #   --kernel-dir DIR  boot a kernel built by scripts/debug-kernel/build.sh
 #                     (DIR is what it prints) with its modules
 #   --kmemleak        after COMMAND, unload skiff.ko and fail on any leak
+#   --append ARGS     more kernel command line
 #                     kmemleak reports from the run (a kernel with kmemleak)
 #   --memory MB       guest memory (default 2048)
 #   --cpus N          guest CPUs (default: the host's, at most 4)
@@ -34,6 +35,7 @@ kver=""
 memory=2048
 kernel_dir=""
 kmemleak=""
+append=""
 cpus=$(nproc)
 [ "$cpus" -gt 4 ] && cpus=4
 
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--kver) kver=${2:?}; shift 2 ;;
 	--kernel-dir) kernel_dir=${2:?}; shift 2 ;;
 	--kmemleak) kmemleak=1; shift ;;
+	--append) append=${2:?}; shift 2 ;;
 	--memory) memory=${2:?}; shift 2 ;;
 	--cpus) cpus=${2:?}; shift 2 ;;
 	--) shift; break ;;
@@ -127,7 +130,7 @@ qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$memory" \
 	-nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initramfs" \
-	-append "console=ttyS0 quiet panic=-1 sysrq_always_enabled=1" \
+	-append "console=ttyS0 quiet panic=-1 sysrq_always_enabled=1 $append" \
 	$(share / hostroot ,readonly=on) \
 	$(share "$top" skifftop ,readonly=on) \
 	$(share "$job" job "") \
