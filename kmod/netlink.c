@@ -888,6 +888,16 @@ static bool skiff_has_listeners(struct net *net)
 				  SKIFF_MCGRP_EVENTS_ID);
 }
 
+/* Closes @msg's top nest @nest and header @hdr, and multicasts it. */
+static void skiff_multicast(struct net *net, struct sk_buff *msg, void *hdr,
+			    struct nlattr *nest)
+{
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&skiff_genl_family, net, msg, 0,
+				SKIFF_MCGRP_EVENTS_ID, GFP_KERNEL);
+}
+
 static int skiff_service_key_put(struct sk_buff *msg,
 				 const struct skiff_service_key *key)
 {
@@ -946,10 +956,7 @@ static void skiff_service_notify(struct net *net,
 			goto err_free;
 		nla_nest_end(msg, b);
 	}
-	nla_nest_end(msg, nest);
-	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&skiff_genl_family, net, msg, 0,
-				SKIFF_MCGRP_EVENTS_ID, GFP_KERNEL);
+	skiff_multicast(net, msg, hdr, nest);
 	return;
 
 err_free:
@@ -1227,10 +1234,7 @@ static void skiff_config_notify(struct net *net, __be32 prefix, u8 len)
 	    nla_put_in_addr(msg, SKIFF_CONFIG_A_CLUSTER_CIDR4, prefix) ||
 	    nla_put_u8(msg, SKIFF_CONFIG_A_CLUSTER_CIDR_LEN, len))
 		goto err_free;
-	nla_nest_end(msg, nest);
-	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&skiff_genl_family, net, msg, 0,
-				SKIFF_MCGRP_EVENTS_ID, GFP_KERNEL);
+	skiff_multicast(net, msg, hdr, nest);
 	return;
 
 err_free:

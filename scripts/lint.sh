@@ -33,7 +33,7 @@ report "$([ -z "$problems" ]; echo $?)" "checkpatch --strict: kmod/ and include/
 
 out=$(scripts/checkpatch.sh --no-tree --strict --terse --show-types \
 	--ignore PREFER_KERNEL_TYPES,CAMELCASE,PREFER_DEFINED_ATTRIBUTE_MACRO \
-	-f userspace/*/*.[ch] selftests/tools/*.c 2>&1)
+	-f userspace/*/*.[ch] selftests/tools/*.c bench/*.c 2>&1)
 problems=$(grep -v 'total: 0 errors, 0 warnings, 0 checks' <<< "$out")
 [ -z "$problems" ] || sed 's/^/# /' <<< "$problems"
 report "$([ -z "$problems" ]; echo $?)" "checkpatch --strict: userspace C"

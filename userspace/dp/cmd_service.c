@@ -289,8 +289,8 @@ static int service_del(const struct options *opts, int argc, char **argv)
 }
 
 json_t *service_json(const struct skiff_dp_service *svc,
-			    const struct skiff_dp_endpoint *backends,
-			    unsigned int count)
+		     const struct skiff_dp_endpoint *backends,
+		     unsigned int count)
 {
 	char vip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
 	json_t *obj, *list;

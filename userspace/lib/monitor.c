@@ -222,14 +222,15 @@ static bool service_same(const struct snap_service *a,
 }
 
 /*
- * Walks two sorted arrays as a merge: @gone is called for items only in
- * @old, @came for items only in @new or different in it (per @same).
+ * Two sorted arrays of one kind, walked as a merge: with WALK_REMOVED, @fn
+ * gets the items only in @old; with WALK_ADDED, those only in @new or
+ * different there (per @same).
  */
 struct walk {
 	const void *old, *new;
 	size_t nold, nnew, size;
-	int (*cmp)(const void *, const void *);
-	bool (*same)(const void *, const void *);
+	int (*cmp)(const void *a, const void *b);
+	bool (*same)(const void *a, const void *b);
 };
 
 enum walk_pass { WALK_REMOVED, WALK_ADDED };
@@ -341,7 +342,6 @@ static int report(const struct snapshot *old, const struct snapshot *new,
 	struct emit em = { cb, arg, 0 };
 	int err;
 
-	/* A device deleted and created again, different: removed, added. */
 	em.type = SKIFF_DP_EV_SERVICE_DEL;
 	err = walk(&svcs, WALK_REMOVED, emit_service, &em);
 	em.type = SKIFF_DP_EV_PEER_DEL;
@@ -353,7 +353,10 @@ static int report(const struct snapshot *old, const struct snapshot *new,
 	if (!err) {
 		size_t i = 0, j = 0;
 
-		/* Changed devices: as removed, then added below. */
+		/*
+		 * A device deleted and created again, different: reported
+		 * removed here, added below.
+		 */
 		while (!err && i < old->ndevs && j < new->ndevs) {
 			int c = dev_cmp(&old->devs[i], &new->devs[j]);
 
