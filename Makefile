@@ -143,7 +143,7 @@ check-nft: userspace
 	$(Q)SKIFF_BACKEND=nft $(SUITE) dataplane-nft prove selftests/dataplane/*.sh
 
 check-vm: all
-	$(Q)$(SUITE) selftests-vm $(TOP)/scripts/vm/run.sh --timeout 1500 \
+	$(Q)$(SUITE) selftests-vm $(TOP)/scripts/vm/run.sh --timeout 2400 \
 		-- env SKIFF_BACKEND=kmod prove selftests/kmod/*.sh selftests/dataplane/*.sh
 
 check-harness: all kmod-triggers

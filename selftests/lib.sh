@@ -118,6 +118,23 @@ wait_for() {
 	done
 }
 
+# capture_start NS SECONDS OUT TCPDUMP_ARGS...: runs tcpdump in NS for at
+# most SECONDS, its decoded packets in OUT, and returns once it captures
+# (not after a guessed sleep: the emulator may take seconds to start it).
+# capture_wait then waits for it to end (its -c count, or SECONDS).
+capture_start() {
+	local ns=$1 secs=$2 out=$3
+
+	shift 3
+	ip netns exec "$ns" timeout "$secs" tcpdump -l -nn "$@" > "$out" 2> "$out.err" &
+	SKIFF_CAPTURE=$!
+	wait_for 20 grep -q "listening on" "$out.err" || fail "tcpdump did not start"
+}
+
+capture_wait() {
+	wait "$SKIFF_CAPTURE" || true
+}
+
 # Runs when a case ends: the file's own case_cleanup, if it has one, then
 # the namespaces and processes the case made.
 case_exit() {

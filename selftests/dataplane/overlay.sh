@@ -66,10 +66,10 @@ tcp_transfer() {
 
 	head -c "$bytes" /dev/urandom > "$data.in"
 	rm -f "$data.out"
-	ip netns exec "$dst" timeout 30 socat -u TCP-LISTEN:5001,reuseaddr \
+	ip netns exec "$dst" timeout 120 socat -u TCP-LISTEN:5001,reuseaddr \
 		CREATE:"$data.out" &
-	wait_for 5 listening "$dst" 5001 || fail "listener did not start"
-	ip netns exec "$src" timeout 30 socat -u FILE:"$data.in" TCP:"$addr":5001
+	wait_for 20 listening "$dst" 5001 || fail "listener did not start"
+	ip netns exec "$src" timeout 120 socat -u FILE:"$data.in" TCP:"$addr":5001
 	wait $!
 	check_eq "$(sha1sum < "$data.out")" "$(sha1sum < "$data.in")" \
 		"data received over TCP"
@@ -135,14 +135,14 @@ test_peer_add_show_del() {
 
 test_pod_to_pod_ping() {
 	setup_nodes
-	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "pod1 -> pod2"
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "pod1 -> pod2"
 	ping_ok "$pod2" 10.244.1.2 || fail "pod2 -> pod1"
 	ping_ok "$node1" 10.244.2.2 || fail "node1 -> pod2"
 }
 
 test_pod_to_pod_tcp() {
 	setup_nodes
-	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "no path"
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "no path"
 	tcp_transfer "$pod1" "$pod2" 10.244.2.2 3000000
 	tcp_transfer "$pod2" "$pod1" 10.244.1.2 3000000
 }
@@ -151,10 +151,10 @@ test_pod_to_pod_udp() {
 	local got
 
 	setup_nodes
-	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "no path"
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "no path"
 	ip netns exec "$pod2" timeout 10 socat -u UDP-RECVFROM:5002 \
 		CREATE:/tmp/skiff-udp-$$ &
-	wait_for 5 listening_udp "$pod2" 5002 || fail "listener did not start"
+	wait_for 20 listening_udp "$pod2" 5002 || fail "listener did not start"
 	echo "hello over udp" | ip netns exec "$pod1" socat -u - UDP:10.244.2.2:5002
 	wait $!
 	got=$(cat /tmp/skiff-udp-$$)
@@ -166,14 +166,12 @@ test_wire_format_is_vxlan() {
 	local cap=/tmp/skiff-cap-$$ out
 
 	setup_nodes
-	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "no path"
-	ip netns exec "$node2" timeout 10 tcpdump -nn -T vxlan -c 2 -i u2 udp port 8472 \
-		> "$cap" 2> /dev/null &
-	sleep 1
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "no path"
+	capture_start "$node2" 30 "$cap" -T vxlan -c 2 -i u2 udp port 8472
 	ping_ok "$pod1" 10.244.2.2
-	wait
+	capture_wait
 	out=$(cat "$cap")
-	rm -f "$cap"
+	rm -f "$cap" "$cap.err"
 	check_match "$out" "192.168.77.1.[0-9]+ > 192.168.77.2.8472: VXLAN, flags \[I\] \(0x08\), vni 1" "outer frame"
 	check_match "$out" "10.244.1.2 > 10.244.2.2: ICMP echo request" "inner packet"
 }
@@ -183,7 +181,7 @@ test_peer_counters() {
 
 	[ "$BACKEND" = kmod ] || { echo "only skiff.ko counts per peer"; return "$ksft_skip"; }
 	setup_nodes
-	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "no path"
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "no path"
 	out=$(ip netns exec "$node1" $DP -j peer show skiff0)
 	[ "$(jq '.[0].tx_packets' <<< "$out")" -ge 1 ] || fail "tx_packets: $out"
 	[ "$(jq '.[0].tx_bytes' <<< "$out")" -ge 84 ] || fail "tx_bytes: $out"
@@ -208,14 +206,12 @@ test_interop_with_linux_vxlan() {
 	setup_nodes kmod nft
 	check_eq "$(ip -n "$node2" -d -j link show skiff0 | jq -r '.[0].linkinfo.info_kind')" \
 		vxlan "node2 runs Linux vxlan"
-	ip netns exec "$node2" timeout 15 tcpdump -nn -T vxlan -c 4 -i u2 udp port 8472 \
-		> "$cap" 2> /dev/null &
-	sleep 1
-	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "skiff.ko -> vxlan"
+	capture_start "$node2" 30 "$cap" -T vxlan -c 4 -i u2 udp port 8472
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "skiff.ko -> vxlan"
 	ping_ok "$pod2" 10.244.1.2 || fail "vxlan -> skiff.ko"
-	wait
+	capture_wait
 	out=$(cat "$cap")
-	rm -f "$cap"
+	rm -f "$cap" "$cap.err"
 	check_match "$out" "192.168.77.1.[0-9]+ > 192.168.77.2.8472: VXLAN, flags \[I\] \(0x08\), vni 1" "skiff.ko's frames"
 	check_match "$out" "192.168.77.2.[0-9]+ > 192.168.77.1.8472: VXLAN, flags \[I\] \(0x08\), vni 1" "vxlan's frames"
 	tcp_transfer "$pod1" "$pod2" 10.244.2.2 3000000
@@ -234,7 +230,7 @@ test_pmtu_frag_needed() {
 	setup_nodes
 	ip -n "$node1" link set u1 mtu 1300
 	ip -n "$node2" link set u2 mtu 1300
-	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "no path"
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "no path"
 	tcp_transfer "$pod1" "$pod2" 10.244.2.2 1000000
 	[ "$BACKEND" = kmod ] || return 0
 	# 1300 less the VXLAN overhead (outer IPv4 20, UDP 8, VXLAN 8,
@@ -249,15 +245,13 @@ test_gso_through_the_overlay() {
 	local cap=/tmp/skiff-gso-$$ out
 
 	setup_nodes
-	wait_for 5 ping_ok "$node1" 10.244.2.2 || fail "no path"
-	ip netns exec "$node1" timeout 20 tcpdump -nn -c 200 -i skiff0 \
-		tcp and dst port 5001 > "$cap" 2> /dev/null &
-	sleep 1
+	wait_for 20 ping_ok "$node1" 10.244.2.2 || fail "no path"
+	capture_start "$node1" 60 "$cap" -c 200 -i skiff0 tcp and dst port 5001
 	tcp_transfer "$node1" "$pod2" 10.244.2.2 3000000
-	kill %1 2> /dev/null || true
-	wait
+	kill "$SKIFF_CAPTURE" 2> /dev/null || true
+	capture_wait
 	out=$(cat "$cap")
-	rm -f "$cap"
+	rm -f "$cap" "$cap.err"
 	# tcpdump prints "length N" of the TCP payload: above the MTU (1450)
 	# only for a GSO packet handed to the device whole.
 	grep -Eo 'length [0-9]+' <<< "$out" | awk '$2 > 1450 { big = 1 } END { exit !big }' ||
@@ -266,7 +260,7 @@ test_gso_through_the_overlay() {
 
 test_netns_delete_with_traffic() {
 	setup_nodes
-	wait_for 5 ping_ok "$pod1" 10.244.2.2 || fail "no path"
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "no path"
 	ip netns exec "$pod1" busybox ping -q -i 0.01 -w 3 10.244.2.2 > /dev/null 2>&1 &
 	sleep 1
 	ns_delete "$node2"

@@ -158,7 +158,7 @@ test_reply_comes_from_the_vip() {
 	setup_cluster
 	set_service $VIP:80/tcp backend 10.244.2.2:8081
 	ns_spawn "$pod1" socat -T 10 TCP:$VIP:80 SYSTEM:'sleep 5'
-	wait_for 5 established "$pod1" $VIP 80 || fail "no connection seen from $VIP:80"
+	wait_for 20 established "$pod1" $VIP 80 || fail "no connection seen from $VIP:80"
 }
 
 # established NS ADDR PORT: NS has a TCP connection to ADDR:PORT.
@@ -209,8 +209,8 @@ test_removed_backend_loses_flows_others_keep_theirs() {
 	set_service $VIP:81/tcp backend 10.244.1.3:8081
 	long_flow "$pod1" $VIP 80 $tmp.go $tmp.kept
 	long_flow "$pod1" $VIP 81 $tmp.go $tmp.gone
-	wait_for 5 grep -q first= $tmp.kept || fail "no connection to port 80"
-	wait_for 5 grep -q first= $tmp.gone || fail "no connection to port 81"
+	wait_for 20 grep -q first= $tmp.kept || fail "no connection to port 80"
+	wait_for 20 grep -q first= $tmp.gone || fail "no connection to port 81"
 
 	set_service $VIP:80/tcp backend 10.244.2.3:8081 backend 10.244.1.3:8081
 	set_service $VIP:81/tcp backend 10.244.2.2:8081
