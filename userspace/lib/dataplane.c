@@ -302,6 +302,34 @@ int skiff_dp_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
 	return dp->ops->service_list(dp, cb, arg, e);
 }
 
+int skiff_dp_endpoint_cmp(const void *a, const void *b)
+{
+	const struct skiff_dp_endpoint *x = a, *y = b;
+	uint32_t ax = ntohl(x->addr.s_addr), ay = ntohl(y->addr.s_addr);
+
+	if (ax != ay)
+		return ax < ay ? -1 : 1;
+	return (int)x->port - (int)y->port;
+}
+
+bool skiff_dp_service_same(const struct skiff_dp_service *a,
+			   const struct skiff_dp_endpoint *a_backends,
+			   unsigned int a_count,
+			   const struct skiff_dp_service *b,
+			   const struct skiff_dp_endpoint *b_backends,
+			   unsigned int b_count)
+{
+	unsigned int i;
+
+	if (a->affinity_timeout != b->affinity_timeout || a_count != b_count)
+		return false;
+	for (i = 0; i < a_count; i++)
+		if (skiff_dp_endpoint_cmp(&a_backends[i], &b_backends[i]) ||
+		    a_backends[i].weight != b_backends[i].weight)
+			return false;
+	return true;
+}
+
 static uint64_t service_key(const struct skiff_dp_service *svc)
 {
 	return (uint64_t)ntohl(svc->vip.s_addr) << 24 |

@@ -149,6 +149,21 @@ struct skiff_dp_endpoint {
 
 #define SKIFF_DP_MAX_BACKENDS 1024
 
+/* Orders endpoints by address, then port (a qsort/bsearch comparator). */
+int skiff_dp_endpoint_cmp(const void *a, const void *b);
+
+/*
+ * Whether two services (same key) are set alike: affinity and backends
+ * with their weights, the backends of each sorted by skiff_dp_endpoint_cmp.
+ * Counters do not count.
+ */
+bool skiff_dp_service_same(const struct skiff_dp_service *a,
+			   const struct skiff_dp_endpoint *a_backends,
+			   unsigned int a_count,
+			   const struct skiff_dp_service *b,
+			   const struct skiff_dp_endpoint *b_backends,
+			   unsigned int b_count);
+
 struct skiff_dp;
 
 typedef int (*skiff_dp_dev_cb)(const struct skiff_dp_dev *dev, void *arg);

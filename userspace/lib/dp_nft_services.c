@@ -318,16 +318,6 @@ static bool nfts_parse_ep(const char *name, const struct skiff_dp_service *svc,
 
 /* ---- services in memory ------------------------------------------------ */
 
-static int nfts_ep_cmp(const void *a, const void *b)
-{
-	const struct skiff_dp_endpoint *x = a, *y = b;
-	uint32_t ax = ntohl(x->addr.s_addr), ay = ntohl(y->addr.s_addr);
-
-	if (ax != ay)
-		return ax < ay ? -1 : 1;
-	return (int)x->port - (int)y->port;
-}
-
 static int nfts_svc_cmp(const void *a, const void *b)
 {
 	const struct skiff_dp_service *x = &((const struct nfts_svc *)a)->key;
@@ -345,7 +335,7 @@ static bool nfts_svc_has(const struct nfts_svc *s,
 			 const struct skiff_dp_endpoint *ep)
 {
 	return s->exists && bsearch(ep, s->backends, s->count,
-				    sizeof(*ep), nfts_ep_cmp);
+				    sizeof(*ep), skiff_dp_endpoint_cmp);
 }
 
 static uint32_t nfts_svc_weight(const struct nfts_svc *s)
@@ -385,7 +375,7 @@ static int nfts_svc_want(struct nfts_svc *s, const struct skiff_dp_service *svc,
 	for (i = 0; i < count; i++)
 		if (!s->backends[i].weight)
 			s->backends[i].weight = 1;
-	qsort(s->backends, count, sizeof(*backends), nfts_ep_cmp);
+	qsort(s->backends, count, sizeof(*backends), skiff_dp_endpoint_cmp);
 	return 0;
 }
 
@@ -2012,7 +2002,7 @@ static int nfts_read_rules(struct nfts *n, const struct skiff_dp_service *key,
 		return err;
 	/* The service the rules made, if any, is the last (sorted again). */
 	s = &t->svcs[t->nsvcs - 1];
-	qsort(s->backends, s->count, sizeof(*s->backends), nfts_ep_cmp);
+	qsort(s->backends, s->count, sizeof(*s->backends), skiff_dp_endpoint_cmp);
 	return 0;
 }
 
@@ -2114,7 +2104,7 @@ static bool nfts_ct_gone(const struct nfts_ct *c,
 
 	s = bsearch(&k, c->gone, c->count, sizeof(k), nfts_svc_cmp);
 	return s && bsearch(ep, s->backends, s->count, sizeof(*ep),
-			    nfts_ep_cmp);
+			    skiff_dp_endpoint_cmp);
 }
 
 static int nfts_ct_match(enum nf_conntrack_msg_type type,
@@ -2476,16 +2466,8 @@ int skiff_nft_service_list(struct skiff_dp *dp, skiff_dp_service_cb cb,
 static bool nfts_svc_same(const struct nfts_svc *old,
 			  const struct nfts_svc *want)
 {
-	unsigned int i;
-
-	if (old->key.affinity_timeout != want->key.affinity_timeout ||
-	    old->count != want->count)
-		return false;
-	for (i = 0; i < old->count; i++)
-		if (nfts_ep_cmp(&old->backends[i], &want->backends[i]) ||
-		    old->backends[i].weight != want->backends[i].weight)
-			return false;
-	return true;
+	return skiff_dp_service_same(&old->key, old->backends, old->count,
+				     &want->key, want->backends, want->count);
 }
 
 /*

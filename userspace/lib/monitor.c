@@ -96,16 +96,6 @@ static int add_peer(const struct skiff_dp_peer *peer, void *arg)
 	return 0;
 }
 
-static int endpoint_cmp(const void *a, const void *b)
-{
-	const struct skiff_dp_endpoint *x = a, *y = b;
-	uint32_t xa = ntohl(x->addr.s_addr), ya = ntohl(y->addr.s_addr);
-
-	if (xa != ya)
-		return xa < ya ? -1 : 1;
-	return x->port < y->port ? -1 : x->port > y->port;
-}
-
 static int add_service(const struct skiff_dp_service *svc,
 		       const struct skiff_dp_endpoint *backends,
 		       unsigned int count, void *arg)
@@ -123,7 +113,7 @@ static int add_service(const struct skiff_dp_service *svc,
 		if (!ss->backends)
 			return -ENOMEM;
 		memcpy(ss->backends, backends, count * sizeof(*backends));
-		qsort(ss->backends, count, sizeof(*backends), endpoint_cmp);
+		qsort(ss->backends, count, sizeof(*backends), skiff_dp_endpoint_cmp);
 	}
 	ss->count = count;
 	s->nsvcs++;
@@ -209,16 +199,8 @@ static bool peer_same(const struct snap_peer *a, const struct snap_peer *b)
 static bool service_same(const struct snap_service *a,
 			 const struct snap_service *b)
 {
-	unsigned int i;
-
-	if (a->svc.affinity_timeout != b->svc.affinity_timeout ||
-	    a->count != b->count)
-		return false;
-	for (i = 0; i < a->count; i++)
-		if (endpoint_cmp(&a->backends[i], &b->backends[i]) ||
-		    a->backends[i].weight != b->backends[i].weight)
-			return false;
-	return true;
+	return skiff_dp_service_same(&a->svc, a->backends, a->count,
+				     &b->svc, b->backends, b->count);
 }
 
 /*
