@@ -31,21 +31,23 @@ KVER ?= $(shell $(TOP)/scripts/kernel-release.sh)
 KDIR ?= /lib/modules/$(KVER)/build
 
 CC ?= cc
-PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 jansson libnftnl libmnl libnetfilter_conntrack
+PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 jansson libnftnl libmnl libnetfilter_conntrack \
+	libmicrohttpd sqlite3 libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
 CFLAGS += -I$(TOP)/include/uapi -I$(TOP)/userspace/lib
+CFLAGS += -I$(TOP)/userspace/store -I$(TOP)/userspace/api
 CFLAGS += -DSKIFF_VERSION='"$(shell cat $(TOP)/VERSION)"'
 CFLAGS += -MMD -MP
 
-LIB_SRCS := $(wildcard userspace/lib/*.c)
+LIB_SRCS := $(wildcard userspace/lib/*.c userspace/store/*.c userspace/api/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 LIB := $(BUILD)/libskiff.a
 
-PROGS := $(BIN)/skiff-dp
+PROGS := $(BIN)/skiff-dp $(BIN)/skiff-apiserver
 UNIT_TESTS := $(patsubst userspace/tests/%.c,$(BUILD)/tests/%,\
 		$(filter-out userspace/tests/tap.c,$(wildcard userspace/tests/*.c)))
 SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest
@@ -53,7 +55,7 @@ SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest
 .SECONDARY:
 
 .PHONY: all kmod kmod-triggers userspace deps check run clean \
-	check-unit check-cli check-lint check-nft check-vm check-harness
+	check-unit check-cli check-lint check-api check-nft check-vm check-harness
 
 all: kmod userspace
 
@@ -97,6 +99,13 @@ $(BIN)/skiff-dp: $(DP_OBJS) $(LIB)
 	$(if $(Q),@echo "  LD      $(notdir $@)")
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
 
+APISERVER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/apiserver/*.c))
+
+$(BIN)/skiff-apiserver: $(APISERVER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) -lpthread
+
 $(BUILD)/tests/%: $(OBJ)/userspace/tests/%.o $(OBJ)/userspace/tests/tap.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      tests/$(notdir $@)")
@@ -121,7 +130,7 @@ check:
 	$(Q)$(MAKE) all kmod-triggers
 	$(Q)rm -f $(SUMMARY)
 	$(Q)status=0; \
-	for suite in check-unit check-cli check-lint check-nft check-vm check-harness; do \
+	for suite in check-unit check-cli check-lint check-api check-nft check-vm check-harness; do \
 		$(MAKE) $$suite || status=1; \
 	done; \
 	echo; echo "==== summary"; cat $(SUMMARY); \
@@ -137,6 +146,10 @@ check-cli: userspace
 
 check-lint:
 	$(Q)$(SUITE) lint prove scripts/lint.sh
+
+# The apiserver on the host: raw HTTP, and kubectl 1.32 and 1.20.
+check-api: userspace
+	$(Q)$(SUITE) apiserver prove selftests/apiserver/*.sh
 
 # The data plane tests run on both backends: nft on the host, kmod in the VM.
 check-nft: userspace

@@ -41,9 +41,12 @@ make -C "$kernel_dir/linux" M="$out" V=0 ${planted:+SKIFF_PLANT_UAF=y} modules
 tests=${SKIFF_DEBUG_TESTS:-selftests/kmod/*.sh selftests/dataplane/*.sh}
 [ -z "$planted" ] || tests=selftests/dataplane/monitor.sh
 # shellcheck disable=SC2086 # $tests is a list of globs
+# script(1) gives prove a terminal, so that each test's line shows as it
+# ends (a file takes minutes on this kernel) rather than all at the end.
 # pci=noacpi: evaluating the PCI routing table in ACPI's interpreter takes
 # over a minute of timeouts on this kernel under the emulator.
 exec "$top/scripts/vm/run.sh" --kernel-dir "$kernel_dir" --kmemleak \
 	--append pci=noacpi \
 	--module "$out/skiff.ko" --memory 4096 --timeout 5400 \
-	-- env SKIFF_BACKEND=kmod SKIFF_KO="$out/skiff.ko" prove $tests
+	-- env SKIFF_BACKEND=kmod SKIFF_KO="$out/skiff.ko" \
+	script -qefc "prove $(echo $tests)" /dev/null

@@ -23,6 +23,36 @@ iproute2 nftables runc tcpdump iperf3 socat
 perl xz-utils jq file procps
 "
 
+# kubectl 1.20 (Debian's kubernetes-client) for the apiserver tests, which
+# check both it and the kubectl 1.32 in /usr/bin. Installing the package
+# would replace /usr/bin/kubectl, so it is unpacked into a folder instead.
+KUBECTL_DIR=/var/cache/skiff/kubectl-1.20
+KUBECTL_PKG=kubernetes-client
+
+install_private_kubectl() {
+	local tmp
+
+	[ -x "$KUBECTL_DIR/usr/bin/kubectl" ] && return 0
+	if [ "${SKIFF_NO_INSTALL:-0}" = 1 ] || [ "$(id -u)" != 0 ]; then
+		echo "deps: missing: $KUBECTL_PKG (unpacked in $KUBECTL_DIR)"
+		return 1
+	fi
+	tmp=$(mktemp -d)
+	# apt-get download writes into the current folder, as user _apt.
+	chmod 755 "$tmp"
+	if ! (cd "$tmp" && { apt-get download -qq "$KUBECTL_PKG" ||
+	      { apt-get update -qq && apt-get download -qq "$KUBECTL_PKG"; }; }); then
+		rm -rf "$tmp"
+		echo "deps: cannot download $KUBECTL_PKG" >&2
+		return 1
+	fi
+	mkdir -p "$KUBECTL_DIR.new"
+	dpkg-deb -x "$tmp"/"$KUBECTL_PKG"_*.deb "$KUBECTL_DIR.new"
+	rm -rf "$tmp" "$KUBECTL_DIR"
+	mv "$KUBECTL_DIR.new" "$KUBECTL_DIR"
+	echo "deps: unpacked $KUBECTL_PKG into $KUBECTL_DIR"
+}
+
 missing=""
 for pkg in $PACKAGES; do
 	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
@@ -33,12 +63,14 @@ for pkg in $PACKAGES; do
 done
 
 if [ -z "$missing" ]; then
+	install_private_kubectl
 	echo "deps: all packages present"
 	exit 0
 fi
 
 echo "deps: missing:$missing"
 if [ "${SKIFF_NO_INSTALL:-0}" = 1 ]; then
+	install_private_kubectl || true
 	exit 1
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -53,3 +85,4 @@ apt-get update -qq || apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
 echo "deps: installed:$missing"
+install_private_kubectl

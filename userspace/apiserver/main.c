@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * skiff-apiserver: the cluster's only entry point. Serves the Kubernetes
+ * API over HTTP from a store (embedded SQLite by default).
+ *
+ *	skiff-apiserver [--listen ADDR:PORT] [--store URL] [--history N]
+ *			[--threads N]
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "server.h"
+
+#define PROG "skiff-apiserver"
+#define DEFAULT_STORE "sqlite:/var/lib/skiff/apiserver"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: skiff-apiserver [OPTIONS]\n"
+		"  --listen ADDR:PORT  where to serve plain HTTP (default 127.0.0.1:8080;\n"
+		"                      port 0: a free one, said on stderr)\n"
+		"  --store URL         sqlite:DIR (default %s) or etcd:URL[,URL...]\n"
+		"  --history N         revisions kept for watches (default 10000)\n"
+		"  --threads N         HTTP threads (default 4)\n",
+		DEFAULT_STORE);
+}
+
+static int parse_listen(const char *text, struct server_options *opts)
+{
+	static char address[64];
+	const char *colon = strrchr(text, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == text || (size_t)(colon - text) >= sizeof(address))
+		return -EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || colon[1] == '\0' || port < 0 || port > 65535)
+		return -EINVAL;
+	memcpy(address, text, colon - text);
+	address[colon - text] = '\0';
+	opts->address = address;
+	opts->port = (unsigned int)port;
+	return 0;
+}
+
+static int parse_count(const char *text, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	return errno || *end || !*text || *out < 1 || *out > max ? -EINVAL : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "store", required_argument, NULL, 's' },
+		{ "history", required_argument, NULL, 'H' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server_options sopts = {
+		.address = "127.0.0.1", .port = 8080, .threads = 4,
+		.max_connections = 8192,
+	};
+	struct skiff_store_options store_opts = { .url = DEFAULT_STORE };
+	struct apiserver server = { 0 };
+	char err[512];
+	sigset_t sigs;
+	long value;
+	int opt, sig, ret;
+
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			if (parse_listen(optarg, &sopts)) {
+				fprintf(stderr, "%s: --listen: '%s' is not ADDR:PORT\n",
+					PROG, optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			store_opts.url = optarg;
+			break;
+		case 'H':
+			if (parse_count(optarg, 100000000, &value)) {
+				fprintf(stderr, "%s: --history: '%s' is not a positive number\n",
+					PROG, optarg);
+				return 2;
+			}
+			store_opts.history = value;
+			break;
+		case 't':
+			if (parse_count(optarg, 256, &value)) {
+				fprintf(stderr, "%s: --threads: '%s' is not in 1..256\n",
+					PROG, optarg);
+				return 2;
+			}
+			sopts.threads = (unsigned int)value;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "skiff-apiserver: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	/* Signals are taken by sigwait below, not by handlers. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	server.started = (long long)time(NULL);
+	ret = watch_hub_create(&server, &server.hub);
+	if (ret) {
+		fprintf(stderr, "skiff-apiserver: %s\n", strerror(-ret));
+		return 1;
+	}
+	store_opts.notify = watch_hub_notify;
+	store_opts.notify_arg = server.hub;
+	ret = skiff_store_open(&store_opts, &server.store, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "skiff-apiserver: store %s: %s\n",
+			store_opts.url, err);
+		goto destroy_hub;
+	}
+	watch_hub_start(server.hub, skiff_store_revision(server.store));
+	ret = objects_bootstrap(&server);
+	if (ret) {
+		fprintf(stderr, "skiff-apiserver: creating the first namespaces: %s\n",
+			strerror(-ret));
+		goto close_store;
+	}
+	ret = server_start(&server, &sopts, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "skiff-apiserver: %s\n", err);
+		goto close_store;
+	}
+	fprintf(stderr, "skiff-apiserver: serving on http://%s:%u, store %s at revision %lld\n",
+		sopts.address, server.port, store_opts.url,
+		(long long)skiff_store_revision(server.store));
+
+	sigwait(&sigs, &sig);
+	fprintf(stderr, "skiff-apiserver: %s, stopping\n", strsignal(sig));
+	server_stop(&server);
+close_store:
+	skiff_store_close(server.store);
+destroy_hub:
+	watch_hub_destroy(server.hub);
+	return ret ? 1 : 0;
+}
