@@ -423,6 +423,65 @@ test_table_output() {
 	check_eq "$(jq -r '.kind + " " + (.rows | length | tostring)' <<< "$out")" "Table 1" "one object"
 }
 
+svc() { # svc NAME TYPE PORTS_JSON [EXTRA_SPEC_JSON]
+	jq -nc --arg n "$1" --arg t "$2" --argjson p "$3" --argjson x "${4:-{\}}" \
+		'{kind:"Service",apiVersion:"v1",metadata:{name:$n},spec:({type:$t,selector:{app:$n},ports:$p} + $x)}'
+}
+
+# The server hands out ClusterIPs from 10.99.0.0/29 (6 addresses) and node
+# ports from 30000-30003 (apiserver_start below): small, to fill them.
+test_service_addresses() {
+	local S=$NS/services ip np1 np2
+
+	api_expect 201 POST "$S" "$(svc s1 ClusterIP '[{"port":80}]')"
+	ip=$(jget .spec.clusterIP)
+	check_match "$ip" '^10\.99\.0\.[1-6]$' "ClusterIP in range"
+	check_eq "$(jget '.spec.clusterIPs | join(",")')" "$ip" "clusterIPs"
+	check_eq "$(jget '.spec.ports[0].targetPort')" 80 "targetPort defaulted"
+	check_eq "$(jget '.spec.ports[0].nodePort // "none"')" none "no node port"
+	api_expect 422 POST "$S" "$(svc s2 ClusterIP '[{"port":80}]' "{\"clusterIP\":\"$ip\"}")"
+	check_match "$(jget .message)" "provided IP is already allocated" "taken IP"
+	api_expect 422 POST "$S" "$(svc s2 ClusterIP '[{"port":80}]' '{"clusterIP":"10.1.1.1"}')"
+	check_match "$(jget .message)" "not in the valid range" "IP out of range"
+	api_expect 422 POST "$S" "$(svc s2 ClusterIP '[{"port":80,"nodePort":30001}]')"
+	check_match "$(jget .message)" "may not be used when .type. is 'ClusterIP'" "nodePort on ClusterIP"
+	api_expect 201 POST "$S" "$(svc np NodePort '[{"name":"a","port":80},{"name":"b","port":81}]')"
+	np1=$(jget '.spec.ports[0].nodePort')
+	np2=$(jget '.spec.ports[1].nodePort')
+	check_match "$np1 $np2" '^3000[0-3] 3000[0-3]$' "node ports in range"
+	[ "$np1" != "$np2" ] || fail "the same node port twice"
+	api_expect 422 POST "$S" "$(svc np2 NodePort "[{\"port\":80,\"nodePort\":$np1}]")"
+	check_match "$(jget .message)" "provided port is already allocated" "taken port"
+	api_expect 422 POST "$S" "$(svc np2 NodePort '[{"port":80,"nodePort":31000}]')"
+	check_match "$(jget .message)" "valid ports is 30000-30003" "port out of range"
+	# A second apply without nodePort keeps the ports held.
+	api_expect 200 PATCH "$S/np" '{"spec":{"ports":[{"name":"a","port":80},{"name":"b","port":81}]}}' application/merge-patch+json
+	check_eq "$(jget '.spec.ports[0].nodePort') $(jget '.spec.ports[1].nodePort')" "$np1 $np2" "node ports kept"
+	# Leaving NodePort gives the ports back: another Service takes one.
+	api_expect 200 PATCH "$S/np" '{"spec":{"type":"ClusterIP","ports":[{"name":"a","port":80}]}}' application/merge-patch+json
+	check_eq "$(jget '.spec.ports[0].nodePort // "none"')" none "node port dropped"
+	api_expect 201 POST "$S" "$(svc np3 NodePort "[{\"port\":80,\"nodePort\":$np2}]")"
+	# A deleted Service's IP is free again.
+	api_expect 200 DELETE "$S/s1"
+	api_expect 201 POST "$S" "$(svc s1again ClusterIP '[{"port":80}]' "{\"clusterIP\":\"$ip\"}")"
+	api_expect 201 POST "$S" "$(svc headless ClusterIP '[{"port":80}]' '{"clusterIP":"None"}')"
+	check_eq "$(jget .spec.clusterIP)" None "headless"
+	# 6 addresses: s1again, np, np3 hold three; three more fit, not four.
+	api_expect 201 POST "$S" "$(svc f1 ClusterIP '[{"port":80}]')"
+	api_expect 201 POST "$S" "$(svc f2 ClusterIP '[{"port":80}]')"
+	api_expect 201 POST "$S" "$(svc f3 ClusterIP '[{"port":80}]')"
+	api_expect 422 POST "$S" "$(svc f4 ClusterIP '[{"port":80}]')"
+	check_match "$(jget .message)" "range is full" "full"
+	api_expect 404 GET "$S/f4"
+	# Held addresses survive a restart.
+	apiserver_restart
+	api_expect 422 POST "$S" "$(svc s2 ClusterIP '[{"port":80}]' "{\"clusterIP\":\"$ip\"}")"
+	api_expect 200 DELETE "$S/f1"
+	api_expect 201 POST "$S" "$(svc f4 ClusterIP '[{"port":80}]')"
+	api_expect 422 POST "$S" "$(svc bad LoadBalancer '[{"port":80}]')"
+	api_expect 422 POST "$S" "$(svc bad ClusterIP '[{"port":0}]')"
+}
+
 test_metrics() {
 	api_expect 200 GET /metrics
 	check_match "$OUT" '^apiserver_request_total\{verb="GET"\} [0-9]+' "request counter"
@@ -441,7 +500,8 @@ test_acknowledged_writes_survive_kill() {
 	api_expect 200 GET /api/v1/namespaces/default
 }
 
-apiserver_start --history 50
+apiserver_start --history 50 --service-cluster-ip-range 10.99.0.0/29 \
+	--service-node-port-range 30000-30003
 run_tests test_discovery test_first_namespaces test_create_get \
 	test_create_conflicts_and_rejections test_generate_name \
 	test_update_optimistic_concurrency test_generation_and_status \
@@ -449,5 +509,6 @@ run_tests test_discovery test_first_namespaces test_create_get \
 	test_watch_too_old_is_gone test_scale_subresource \
 	test_pod_binding_and_graceful_delete \
 	test_delete_finalizers_and_preconditions test_delete_collection \
-	test_namespace_lifecycle test_table_output test_metrics \
+	test_namespace_lifecycle test_table_output test_service_addresses \
+	test_metrics \
 	test_acknowledged_writes_survive_kill

@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 
 #include "resources.h"
+#include "services.h"
 #include "store.h"
 
 struct skiff_selector;
@@ -38,6 +39,7 @@ struct watch_hub;
  * @hub: the watch streams
  * @daemon: the HTTP server
  * @port: the port it listens on
+ * @ranges: where Service ClusterIPs and node ports come from
  * @requests: requests served, by verb class, for /metrics
  * @started: when it started (CLOCK_REALTIME seconds)
  */
@@ -46,6 +48,7 @@ struct apiserver {
 	struct watch_hub *hub;
 	struct MHD_Daemon *daemon;
 	unsigned int port;
+	struct service_ranges ranges;
 	atomic_ullong requests[8];
 	long long started;
 };

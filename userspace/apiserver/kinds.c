@@ -266,7 +266,8 @@ static int prepare_job(struct check *c, json_t *obj)
 	return check_workload(c, obj, false);
 }
 
-static int prepare_service(struct check *c, json_t *obj)
+/* Defaults and checks of a Service's spec, on create and update. */
+static int check_service_spec(struct check *c, json_t *obj)
 {
 	json_t *spec = object_at(obj, "spec");
 	json_t *ports = json_object_get(spec, "ports");
@@ -298,6 +299,13 @@ static int prepare_service(struct check *c, json_t *obj)
 			json_object_set_new(p, "targetPort",
 					    json_integer(port));
 	}
+	return 0;
+}
+
+static int prepare_service(struct check *c, json_t *obj)
+{
+	if (check_service_spec(c, obj))
+		return -1;
 	json_object_set_new(obj, "status",
 			    json_pack("{s:{}}", "loadBalancer"));
 	return 0;
@@ -445,7 +453,9 @@ int kinds_validate_update(const struct api_resource *res, const json_t *cur,
 		return check_workload(&c, obj, strcmp(kind, "DaemonSet"));
 	}
 	if (!strcmp(kind, "Service"))
-		return check_immutable(&c, cur, obj, "spec", "clusterIP");
+		return check_service_spec(&c, obj) ||
+		       check_immutable(&c, cur, obj, "spec", "clusterIP") ?
+		       -1 : 0;
 	return 0;
 }
 

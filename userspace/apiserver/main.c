@@ -30,7 +30,9 @@ static void usage(FILE *out)
 		"                      port 0: a free one, said on stderr)\n"
 		"  --store URL         sqlite:DIR (default %s) or etcd:URL[,URL...]\n"
 		"  --history N         revisions kept for watches (default 10000)\n"
-		"  --threads N         HTTP threads (default 4)\n",
+		"  --threads N         HTTP threads (default 4)\n"
+		"  --service-cluster-ip-range CIDR  Service ClusterIPs (default 10.96.0.0/12)\n"
+		"  --service-node-port-range A-B    node ports (default 30000-32767)\n",
 		DEFAULT_STORE);
 }
 
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "service-cluster-ip-range", required_argument, NULL, 'S' },
+		{ "service-node-port-range", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,6 +81,8 @@ int main(int argc, char **argv)
 		.max_connections = 8192,
 	};
 	struct skiff_store_options store_opts = { .url = DEFAULT_STORE };
+	const char *service_cidr = "10.96.0.0/12";
+	const char *node_ports = "30000-32767";
 	struct apiserver server = { 0 };
 	char err[512];
 	sigset_t sigs;
@@ -111,6 +117,12 @@ int main(int argc, char **argv)
 			}
 			sopts.threads = (unsigned int)value;
 			break;
+		case 'S':
+			service_cidr = optarg;
+			break;
+		case 'N':
+			node_ports = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -123,6 +135,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "skiff-apiserver: unexpected argument '%s'\n",
 			argv[optind]);
 		usage(stderr);
+		return 2;
+	}
+
+	if (service_ranges_parse(&server.ranges, service_cidr, node_ports,
+				 err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", PROG, err);
 		return 2;
 	}
 
@@ -151,6 +169,12 @@ int main(int argc, char **argv)
 	ret = objects_bootstrap(&server);
 	if (ret) {
 		fprintf(stderr, "skiff-apiserver: creating the first namespaces: %s\n",
+			strerror(-ret));
+		goto close_store;
+	}
+	ret = services_repair(&server);
+	if (ret) {
+		fprintf(stderr, "%s: checking Service addresses: %s\n", PROG,
 			strerror(-ret));
 		goto close_store;
 	}

@@ -27,6 +27,7 @@
 #include "api.h"
 #include "util.h"
 #include "kinds.h"
+#include "services.h"
 #include "patch.h"
 #include "selector.h"
 
@@ -457,6 +458,11 @@ static enum MHD_Result do_list(struct api_request *req)
 
 /* ---- create ------------------------------------------------------------ */
 
+static bool is_service(const struct api_resource *res)
+{
+	return !strcmp(res->plural, "services");
+}
+
 /* Kubernetes' generateName suffix: 5 of these, no vowels, no 0/1/3. */
 static void random_suffix(char out[6])
 {
@@ -552,7 +558,9 @@ static enum MHD_Result do_create(struct api_request *req)
 		json_object_set_new(meta, "generation", json_integer(1));
 	else
 		json_object_del(meta, "generation");
-	if (kinds_prepare_create(req->res, obj, &f)) {
+	if (kinds_prepare_create(req->res, obj, &f) ||
+	    (is_service(req->res) &&
+	     services_allocate(req->server, NULL, obj, &f))) {
 		json_decref(obj);
 		return reply_fail(req, &f);
 	}
@@ -615,6 +623,8 @@ static enum MHD_Result do_create(struct api_request *req)
 	if (err) {
 		enum MHD_Result ret = api_reply_store_error(req, err, name);
 
+		if (is_service(req->res))
+			services_release(req->server, obj, NULL);
 		json_decref(obj);
 		return ret;
 	}
@@ -791,13 +801,28 @@ static enum MHD_Result write_object(struct api_request *req, mutate_fn mutate,
 		    kinds_deletable(req->res, obj)) {
 			err = skiff_store_delete(req->server->store, key,
 						 cur_rev, NULL, &rev);
+			if (!err && is_service(req->res))
+				services_release(req->server, cur, NULL);
 		} else {
+			bool addresses = is_service(req->res) &&
+					 !req->subresource;
+
+			if (addresses &&
+			    services_allocate(req->server, cur, obj, &f))
+				goto fail;
 			text = object_encode(obj);
 			err = text ? skiff_store_update(req->server->store,
 							key, text,
 							strlen(text), cur_rev,
 							&rev) : -ENOMEM;
 			free(text);
+			/* Give back what the loser of a race took, or what
+			 * the winner no longer holds.
+			 */
+			if (addresses && err)
+				services_release(req->server, obj, cur);
+			else if (addresses)
+				services_release(req->server, cur, obj);
 		}
 		if (err != -ESTALE || precondition)
 			break;
@@ -1255,6 +1280,8 @@ static int delete_one(struct api_request *req, const char *key,
 			json_decref(before);
 			err = skiff_store_delete(req->server->store, key,
 						 cur_rev, NULL, &rev);
+			if (!err && is_service(req->res))
+				services_release(req->server, obj, NULL);
 		} else {
 			/* Asked again what is already under way: no write. */
 			unchanged = same_object(obj, before);
