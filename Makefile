@@ -32,7 +32,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 
 CC ?= cc
 PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 jansson libnftnl libmnl libnetfilter_conntrack \
-	libmicrohttpd sqlite3 libcurl
+	libmicrohttpd sqlite3 libcurl gnutls
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 

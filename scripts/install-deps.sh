@@ -22,6 +22,9 @@ qemu-system-x86 busybox-static cpio kmod
 iproute2 nftables runc tcpdump iperf3 socat
 perl xz-utils jq file procps
 "
+# etcd for the etcd store's tests: build/tests/store_etcd and
+# selftests/apiserver/ha.sh start their own on loopback.
+PACKAGES="$PACKAGES etcd-server"
 
 # kubectl 1.20 (Debian's kubernetes-client) for the apiserver tests, which
 # check both it and the kubectl 1.32 in /usr/bin. Installing the package

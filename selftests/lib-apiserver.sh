@@ -9,17 +9,36 @@
 #	apiserver_restart [--kill]   stops (SIGTERM or SIGKILL) and starts it
 #	                             again on the same port and store
 #	api METHOD PATH [BODY [TYPE]]  one request: CODE and OUT
+#
+# Several apiservers on one etcd (their store then, instead of a directory):
+#
+#	etcd_start                   an etcd on free loopback ports; sets ETCD
+#	                             (its client URL); servers started after
+#	                             it use it
+#	apiserver_spawn VAR NAME [ARGS...]  one more server on the same store,
+#	                             its URL in VAR, its log in NAME.log
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 API_DIR=$(mktemp -d /tmp/skiff-apiserver-test.XXXXXX)
 API_ARGS=()
+API_STORE=(--data-dir "$API_DIR/store")
 export KUBECONFIG=$API_DIR/kubeconfig
 
+# Every process a pid file in API_DIR names: the server, others, etcd.
+# They are waited for, so that none still writes in what is removed.
 apiserver_cleanup() {
-	if [ -s "$API_DIR/pid" ]; then
-		kill "$(cat "$API_DIR/pid")" 2>/dev/null || true
-	fi
+	local file pids=()
+
+	for file in "$API_DIR/pid" "$API_DIR"/*.pid; do
+		[ -s "$file" ] && pids+=("$(cat "$file")")
+	done
+	for file in "${pids[@]}"; do
+		kill "$file" 2>/dev/null || true
+	done
+	for file in "${pids[@]}"; do
+		wait_for 10 apiserver_gone "$file" || kill -9 "$file" 2>/dev/null || true
+	done
 	rm -rf "$API_DIR"
 }
 trap 'apiserver_cleanup; cleanup_netns' EXIT
@@ -36,7 +55,7 @@ apiserver_run() {
 	# Started from a subshell: a case (itself a subshell) may restart it,
 	# and the file's exit trap still finds it by its pid file.
 	(skiff-apiserver --listen "127.0.0.1:${API_PORT:-0}" \
-		--store "sqlite:$API_DIR/store" "${API_ARGS[@]}" \
+		"${API_STORE[@]}" "${API_ARGS[@]}" \
 		> "$API_DIR/apiserver.log" 2>&1 &
 	 echo $! > "$API_DIR/pid")
 	apiserver_wait
@@ -84,6 +103,56 @@ apiserver_restart() {
 	apiserver_run
 }
 
+# Answers as etcd, and is ours: a port another process took leaves ours dead.
+etcd_up() {
+	kill -0 "$(cat "$API_DIR/etcd.pid")" 2>/dev/null &&
+		curl -sf -X POST -d '{}' "$ETCD/v3/maintenance/status" > /dev/null
+}
+
+etcd_gone() {
+	apiserver_gone "$(cat "$API_DIR/etcd.pid")"
+}
+
+# Ports from outside the kernel's ephemeral range, tried until one is free.
+etcd_start() {
+	local _ client peer
+
+	for _ in 1 2 3 4 5; do
+		client=$((20000 + RANDOM % 12000))
+		peer=$((client + 1))
+		ETCD=http://127.0.0.1:$client
+		rm -rf "$API_DIR/etcd"
+		(etcd --name default --data-dir "$API_DIR/etcd" \
+			--listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
+			--listen-peer-urls "http://127.0.0.1:$peer" \
+			--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+			--initial-cluster "default=http://127.0.0.1:$peer" \
+			> "$API_DIR/etcd.log" 2>&1 &
+		 echo $! > "$API_DIR/etcd.pid")
+		wait_for 30 eval 'etcd_up || etcd_gone'
+		if etcd_up; then
+			API_STORE=(--etcd-servers "$ETCD")
+			return 0
+		fi
+		kill "$(cat "$API_DIR/etcd.pid")" 2>/dev/null || true
+		wait_for 10 etcd_gone
+	done
+	cat "$API_DIR/etcd.log"
+	fail "etcd did not start"
+}
+
+apiserver_spawn() {
+	local -n __url=$1
+	local name=$2 log=$API_DIR/$2.log
+
+	shift 2
+	(skiff-apiserver --listen 127.0.0.1:0 "${API_STORE[@]}" "$@" > "$log" 2>&1 &
+	 echo $! > "$API_DIR/$name.pid")
+	wait_for 30 grep -qs "serving on" "$log" ||
+		{ cat "$log"; fail "apiserver $name did not start"; }
+	__url=$(sed -n 's/.*serving on \(http:[^,]*\),.*/\1/p' "$log" | tail -n 1)
+}
+
 # api METHOD PATH [BODY [CONTENT_TYPE]]: sets CODE (HTTP status) and OUT.
 # A BODY of @FILE sends the file.
 api() {
@@ -113,4 +182,24 @@ jget() {
 # kubectl, with a discovery cache of its own (the cache outlives servers).
 k() {
 	"${KUBECTL:-kubectl}" --cache-dir "$API_DIR/kube-cache" "$@"
+}
+
+# run_kubectl_tests CASE...: runs each case twice, with kubectl 1.32
+# (/usr/bin) and 1.20 (Debian's kubernetes-client, unpacked by
+# scripts/install-deps.sh); a case sees KVER (132, 120) and KUBECTL.
+KUBECTL_120=/var/cache/skiff/kubectl-1.20/usr/bin/kubectl
+
+run_kubectl_tests() {
+	local all=() kver c path
+
+	for kver in 132 120; do
+		path=kubectl
+		[ "$kver" = 132 ] || path=$KUBECTL_120
+		for c in "$@"; do
+			eval "${c}_$kver() { KVER=$kver KUBECTL=$path $c; }"
+			all+=("${c}_$kver")
+		done
+	done
+	[ -x "$KUBECTL_120" ] || echo "# $KUBECTL_120 missing: run scripts/install-deps.sh"
+	run_tests "${all[@]}"
 }

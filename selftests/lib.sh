@@ -107,9 +107,19 @@ check_match() {
 	fi
 }
 
+# A slow kernel (the debug kernel under the emulator) sets SKIFF_TIME_SCALE:
+# every wait_for limit, and every timeout a test writes as $(t N), grows by
+# that factor. Such limits guard against hangs; they never measure.
+SKIFF_TIME_SCALE=${SKIFF_TIME_SCALE:-1}
+
+# t SECONDS: SECONDS scaled for this kernel.
+t() {
+	echo $(($1 * SKIFF_TIME_SCALE))
+}
+
 # wait_for TIMEOUT_S COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 wait_for() {
-	local deadline=$((SECONDS + $1))
+	local deadline=$((SECONDS + $1 * SKIFF_TIME_SCALE))
 
 	shift
 	until "$@"; do

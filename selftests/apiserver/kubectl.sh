@@ -143,16 +143,38 @@ test_errors_read_as_kubernetes() {
 test_create_generators() {
 	local n=gen-$KVER out
 
-	# kubectl 1.32's create subcommands send protobuf, which skiff does not
-	# decode yet (see Documentation/apiserver.md).
-	[ "$KVER" = 120 ] || { echo "protobuf request bodies: not supported yet"; return $ksft_skip; }
+	# kubectl 1.32 sends these as protobuf, 1.20 (and `run`) as JSON: the
+	# objects must come out the same.
 	out=$(k create configmap "$n" --from-literal=a=b 2>&1)
 	check_match "$out" "configmap/$n created" "configmap"
-	out=$(k create deployment "$n" --image=nginx 2>&1)
+	check_eq "$(k get cm "$n" -o jsonpath='{.data.a}')" b "configmap data"
+	out=$(k create deployment "$n" --image=nginx --replicas=2 --port=80 2>&1)
 	check_match "$out" "deployment.apps/$n created" "deployment"
+	check_eq "$(k get deploy "$n" -o jsonpath='{.spec.selector.matchLabels.app}')" "$n" "selector"
+	check_eq "$(k get deploy "$n" -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}')" \
+		"2 80" "replicas and port"
+	# replicas 0 is sent (a pointer), not defaulted to 1
+	k create deployment "$n-zero" --image=nginx --replicas=0 > /dev/null
+	check_eq "$(k get deploy "$n-zero" -o jsonpath='{.spec.replicas}')" 0 "replicas 0"
 	out=$(k create namespace "$n" 2>&1)
 	check_match "$out" "namespace/$n created" "namespace"
-	check_eq "$(k get deploy "$n" -o jsonpath='{.spec.selector.matchLabels.app}')" "$n" "selector"
+	out=$(k create secret generic "$n" --from-literal=a=b --from-literal=empty= 2>&1)
+	check_match "$out" "secret/$n created" "secret"
+	check_eq "$(k get secret "$n" -o json | jq -c .data)" '{"a":"Yg==","empty":""}' "secret data (base64)"
+	out=$(k create service nodeport "$n" --tcp=80:8080 2>&1)
+	check_match "$out" "service/$n created" "service nodeport"
+	check_eq "$(k get svc "$n" -o jsonpath='{.spec.type} {.spec.ports[0].port} {.spec.ports[0].targetPort}')" \
+		"NodePort 80 8080" "nodeport service"
+	out=$(k create service clusterip "$n-ip" --tcp=443:https 2>&1)
+	check_match "$out" "service/$n-ip created" "service clusterip"
+	check_eq "$(k get svc "$n-ip" -o json | jq -c '.spec.ports[0].targetPort')" '"https"' "named target port"
+	out=$(k create job "$n" --image=busybox -- echo hi 2>&1)
+	check_match "$out" "job.batch/$n created" "job"
+	check_eq "$(k get job "$n" -o jsonpath='{.spec.template.spec.containers[0].command}')" '["echo","hi"]' "job command"
+	out=$(k run "$n" --image=busybox --env=A=B --labels=x=y --port=8080 -- sleep 1 2>&1)
+	check_match "$out" "pod/$n created" "run"
+	check_eq "$(k get pod "$n" -o jsonpath='{.metadata.labels.x} {.spec.containers[0].env[0].value} {.spec.containers[0].ports[0].containerPort}')" \
+		"y B 8080" "run: labels, env, port"
 }
 
 CASES=(test_get_namespaces test_apply_create_then_configure

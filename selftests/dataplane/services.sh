@@ -108,12 +108,12 @@ answers() {
 
 # ask NS ADDR PORT: the name of the pod that answered a TCP connection.
 ask() {
-	ip netns exec "$1" socat -T 2 - TCP:"$2":"$3",connect-timeout=2 \
+	ip netns exec "$1" socat -T "$(t 2)" - TCP:"$2":"$3",connect-timeout="$(t 2)" \
 		< /dev/null 2> /dev/null
 }
 
 ask_udp() {
-	echo hi | ip netns exec "$1" socat -T 2 - UDP:"$2":"$3" 2> /dev/null
+	echo hi | ip netns exec "$1" socat -T "$(t 2)" - UDP:"$2":"$3" 2> /dev/null
 }
 
 # spread NS TIMES ADDR PORT [udp]: who answered, counted, one line each.
@@ -185,14 +185,14 @@ test_weights_share_connections() {
 long_flow() {
 	ns_spawn "$1" bash -c '
 		exec 3<>/dev/tcp/$0/$1 || exit 1
-		read -r -t 5 first <&3 && echo "first=$first" > "$3"
+		read -r -t "$4" first <&3 && echo "first=$first" > "$3"
 		while [ ! -e "$2" ]; do sleep 0.1; done
 		echo ping >&3 2> /dev/null
-		if read -r -t 5 line <&3 && [ -n "$line" ]; then
+		if read -r -t "$4" line <&3 && [ -n "$line" ]; then
 			echo "echo=$line" >> "$3"
 		else
 			echo broken >> "$3"
-		fi' "$2" "$3" "$4" "$5"
+		fi' "$2" "$3" "$4" "$5" "$(t 5)"
 }
 
 test_removed_backend_loses_flows_others_keep_theirs() {
@@ -202,7 +202,7 @@ test_removed_backend_loses_flows_others_keep_theirs() {
 	rm -f $tmp.*
 	set_service $VIP:53/udp backend 10.244.2.2:8080
 	# One UDP "flow" from a fixed source port, as a stuck DNS client is.
-	out=$(echo a | ip netns exec "$pod1" socat -T 2 - UDP:$VIP:53,sourceport=5353,reuseaddr)
+	out=$(echo a | ip netns exec "$pod1" socat -T "$(t 2)" - UDP:$VIP:53,sourceport=5353,reuseaddr)
 	check_eq "$out" pod2a "before: the only backend"
 	# Long-lived TCP connections: to a backend that stays, to one that goes.
 	set_service $VIP:80/tcp backend 10.244.2.3:8081
@@ -215,7 +215,7 @@ test_removed_backend_loses_flows_others_keep_theirs() {
 	set_service $VIP:80/tcp backend 10.244.2.3:8081 backend 10.244.1.3:8081
 	set_service $VIP:81/tcp backend 10.244.2.2:8081
 	set_service $VIP:53/udp backend 10.244.2.3:8080
-	out=$(echo b | ip netns exec "$pod1" socat -T 2 - UDP:$VIP:53,sourceport=5353,reuseaddr)
+	out=$(echo b | ip netns exec "$pod1" socat -T "$(t 2)" - UDP:$VIP:53,sourceport=5353,reuseaddr)
 	check_eq "$out" pod2b "after: the same UDP flow reaches the new backend at once"
 
 	touch $tmp.go
@@ -234,10 +234,10 @@ test_no_backend_rejects_tcp() {
 	setup_cluster
 	set_service $VIP:80/tcp
 	start=$SECONDS
-	out=$(ip netns exec "$pod1" socat -T 5 - TCP:$VIP:80,connect-timeout=5 2>&1 < /dev/null) &&
+	out=$(ip netns exec "$pod1" socat -T "$(t 5)" - TCP:$VIP:80,connect-timeout="$(t 5)" 2>&1 < /dev/null) &&
 		fail "connected to a service without backends"
 	check_match "$out" "Connection refused" "refused (TCP RST), not timed out"
-	[ $((SECONDS - start)) -lt 4 ] || fail "took $((SECONDS - start)) s: dropped, not rejected"
+	[ $((SECONDS - start)) -lt "$(t 4)" ] || fail "took $((SECONDS - start)) s: dropped, not rejected"
 }
 
 test_no_backend_rejects_udp() {
@@ -245,7 +245,7 @@ test_no_backend_rejects_udp() {
 
 	setup_cluster
 	set_service $VIP:53/udp
-	out=$(echo x | ip netns exec "$pod1" socat -T 3 - UDP:$VIP:53 2>&1) &&
+	out=$(echo x | ip netns exec "$pod1" socat -T "$(t 3)" - UDP:$VIP:53 2>&1) &&
 		[ -n "$out" ] && ! grep -q refused <<< "$out" && fail "answered: $out"
 	check_match "$out" "Connection refused" "ICMP port unreachable"
 }

@@ -3,8 +3,8 @@
  * skiff-apiserver: the cluster's only entry point. Serves the Kubernetes
  * API over HTTP from a store (embedded SQLite by default).
  *
- *	skiff-apiserver [--listen ADDR:PORT] [--store URL] [--history N]
- *			[--threads N]
+ *	skiff-apiserver [--listen ADDR:PORT] [--data-dir DIR]
+ *			[--etcd-servers URL[,URL...]] [--history N] [--threads N]
  */
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@
 #include "server.h"
 
 #define PROG "skiff-apiserver"
-#define DEFAULT_STORE "sqlite:/var/lib/skiff/apiserver"
+#define DEFAULT_DATA_DIR "/var/lib/skiff/apiserver"
 
 static void usage(FILE *out)
 {
@@ -28,12 +29,13 @@ static void usage(FILE *out)
 		"Usage: skiff-apiserver [OPTIONS]\n"
 		"  --listen ADDR:PORT  where to serve plain HTTP (default 127.0.0.1:8080;\n"
 		"                      port 0: a free one, said on stderr)\n"
-		"  --store URL         sqlite:DIR (default %s) or etcd:URL[,URL...]\n"
+		"  --data-dir DIR      the embedded store's directory (default %s)\n"
+		"  --etcd-servers URL[,URL...]  store in etcd instead (several apiservers)\n"
 		"  --history N         revisions kept for watches (default 10000)\n"
 		"  --threads N         HTTP threads (default 4)\n"
 		"  --service-cluster-ip-range CIDR  Service ClusterIPs (default 10.96.0.0/12)\n"
 		"  --service-node-port-range A-B    node ports (default 30000-32767)\n",
-		DEFAULT_STORE);
+		DEFAULT_DATA_DIR);
 }
 
 static int parse_listen(const char *text, struct server_options *opts)
@@ -68,7 +70,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
-		{ "store", required_argument, NULL, 's' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "etcd-servers", required_argument, NULL, 'e' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "service-cluster-ip-range", required_argument, NULL, 'S' },
@@ -80,10 +83,13 @@ int main(int argc, char **argv)
 		.address = "127.0.0.1", .port = 8080, .threads = 4,
 		.max_connections = 8192,
 	};
-	struct skiff_store_options store_opts = { .url = DEFAULT_STORE };
+	struct skiff_store_options store_opts = { 0 };
+	const char *data_dir = NULL, *etcd = NULL;
+	char *url = NULL;
 	const char *service_cidr = "10.96.0.0/12";
 	const char *node_ports = "30000-32767";
 	struct apiserver server = { 0 };
+	struct rlimit files;
 	char err[512];
 	sigset_t sigs;
 	long value;
@@ -98,8 +104,11 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 's':
-			store_opts.url = optarg;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'e':
+			etcd = optarg;
 			break;
 		case 'H':
 			if (parse_count(optarg, 100000000, &value)) {
@@ -138,10 +147,30 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (data_dir && etcd) {
+		fprintf(stderr, "%s: --data-dir and --etcd-servers: one store or the other\n",
+			PROG);
+		return 2;
+	}
+	if (etcd ? asprintf(&url, "etcd:%s", etcd) < 0 :
+		   asprintf(&url, "sqlite:%s", data_dir ?: DEFAULT_DATA_DIR) < 0)
+		return 1;
+	store_opts.url = url;
 	if (service_ranges_parse(&server.ranges, service_cidr, node_ports,
 				 err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", PROG, err);
+		free(url);
 		return 2;
+	}
+
+	/*
+	 * Every watch is a connection: thousands of them need more than the
+	 * usual soft limit of 1024 descriptors, and the hard limit is ours to
+	 * take.
+	 */
+	if (!getrlimit(RLIMIT_NOFILE, &files) && files.rlim_cur < files.rlim_max) {
+		files.rlim_cur = files.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &files);
 	}
 
 	/* Signals are taken by sigwait below, not by handlers. */
@@ -155,6 +184,7 @@ int main(int argc, char **argv)
 	ret = watch_hub_create(&server, &server.hub);
 	if (ret) {
 		fprintf(stderr, "skiff-apiserver: %s\n", strerror(-ret));
+		free(url);
 		return 1;
 	}
 	store_opts.notify = watch_hub_notify;
@@ -194,5 +224,6 @@ close_store:
 	skiff_store_close(server.store);
 destroy_hub:
 	watch_hub_destroy(server.hub);
+	free(url);
 	return ret ? 1 : 0;
 }

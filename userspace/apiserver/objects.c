@@ -27,6 +27,7 @@
 #include "api.h"
 #include "util.h"
 #include "kinds.h"
+#include "k8s_protobuf.h"
 #include "services.h"
 #include "patch.h"
 #include "selector.h"
@@ -168,22 +169,25 @@ static bool content_type_is(const char *type, const char *want)
 }
 
 /*
- * Parses the body as an object of the request's kind: JSON only (kubectl
- * sends JSON; YAML is the client's business), kind and apiVersion as the
- * path says.
+ * Parses the body as an object of the request's kind: JSON, or Kubernetes
+ * protobuf (kubectl 1.32's typed commands) decoded into the JSON the same
+ * client would have sent (k8s_protobuf.h); YAML is the client's business.
+ * kind and apiVersion as the path says.
  */
 static json_t *body_object(struct api_request *req, const char *kind,
 			   const char *api_version, struct api_fail *f)
 {
 	const char *type = api_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	bool protobuf = content_type_is(type, K8S_PROTOBUF_MEDIA_TYPE);
 	const char *got_kind, *got_version;
+	char perr[512];
 	json_error_t jerr;
 	json_t *obj;
 
-	if (type && !content_type_is(type, "application/json")) {
+	if (type && !protobuf && !content_type_is(type, "application/json")) {
 		failf(f, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 		      "UnsupportedMediaType",
-		      "the body of the request was in an unknown format - accepted media types include: application/json");
+		      "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf");
 		return NULL;
 	}
 	if (!req->body_len) {
@@ -192,12 +196,22 @@ static json_t *body_object(struct api_request *req, const char *kind,
 		      kind);
 		return NULL;
 	}
-	obj = json_loadb(req->body, req->body_len, 0, &jerr);
-	if (!obj) {
-		failf(f, MHD_HTTP_BAD_REQUEST, "BadRequest",
-		      "the body is not JSON: %s at line %d column %d",
-		      jerr.text, jerr.line, jerr.column);
-		return NULL;
+	if (protobuf) {
+		obj = k8s_protobuf_to_json(req->body, req->body_len, perr,
+					   sizeof(perr));
+		if (!obj) {
+			failf(f, MHD_HTTP_BAD_REQUEST, "BadRequest",
+			      "the protobuf body cannot be decoded: %s", perr);
+			return NULL;
+		}
+	} else {
+		obj = json_loadb(req->body, req->body_len, 0, &jerr);
+		if (!obj) {
+			failf(f, MHD_HTTP_BAD_REQUEST, "BadRequest",
+			      "the body is not JSON: %s at line %d column %d",
+			      jerr.text, jerr.line, jerr.column);
+			return NULL;
+		}
 	}
 	if (!json_is_object(obj)) {
 		failf(f, MHD_HTTP_BAD_REQUEST, "BadRequest",
@@ -913,6 +927,21 @@ static json_t *apply_patch(const struct patch_args *p, const json_t *doc,
 	return out;
 }
 
+/*
+ * The patched object carries the resourceVersion it was loaded with; only
+ * one the patch itself set is the client's precondition (a conflict then
+ * is 409). Otherwise the write is retried on a newer object, as
+ * Kubernetes does for patches.
+ */
+static void unless_changed_drop_rv(json_t *out, const json_t *cur)
+{
+	const char *rv = meta_str(out, "resourceVersion");
+
+	if (rv && !strcmp(rv, meta_str(cur, "resourceVersion") ?: ""))
+		json_object_del(json_object_get(out, "metadata"),
+				"resourceVersion");
+}
+
 static json_t *mutate_patch(struct api_request *req, const json_t *cur,
 			    void *arg, struct api_fail *f)
 {
@@ -935,6 +964,7 @@ static json_t *mutate_patch(struct api_request *req, const json_t *cur,
 		      "a patch cannot change kind or apiVersion");
 		return NULL;
 	}
+	unless_changed_drop_rv(out, cur);
 	return out;
 }
 
@@ -1484,6 +1514,15 @@ static json_t *mutate_finalize(struct api_request *req, const json_t *cur,
 	json_object_set_new(json_object_get(out, "spec"), "finalizers",
 			    json_is_array(fin) ? json_deep_copy(fin) :
 						 json_array());
+	/* The body's resourceVersion, if any, is the precondition. */
+	json_object_del(json_object_get(out, "metadata"), "resourceVersion");
+	if (json_is_string(json_object_get(json_object_get(body, "metadata"),
+					   "resourceVersion")))
+		json_object_set(json_object_get(out, "metadata"),
+				"resourceVersion",
+				json_object_get(json_object_get(body,
+								"metadata"),
+						"resourceVersion"));
 	return out;
 }
 

@@ -219,8 +219,6 @@ int server_start(struct apiserver *server, const struct server_options *opts,
 					  (unsigned int)opts->max_connections,
 					  MHD_OPTION_CONNECTION_TIMEOUT,
 					  120U,
-					  MHD_OPTION_LISTENING_ADDRESS_REUSE,
-					  1U,
 					  MHD_OPTION_END);
 	if (!server->daemon) {
 		snprintf(err, err_len, "cannot listen on %s:%u",

@@ -491,6 +491,36 @@ static void c_ev_message(const json_t *o, char *out)
 	snprintf(out, CELL, "%s", str(json_object_get(o, "message"), ""));
 }
 
+static void c_ev_subobject(const json_t *o, char *out)
+{
+	snprintf(out, CELL, "%s",
+		 str(at(o, "involvedObject", "fieldPath"), ""));
+}
+
+static void c_ev_source(const json_t *o, char *out)
+{
+	const char *host = str(at(o, "source", "host"), NULL);
+
+	snprintf(out, CELL, "%s%s%s", str(at(o, "source", "component"), ""),
+		 host ? ", " : "", host ? host : "");
+}
+
+static void c_ev_first(const json_t *o, char *out)
+{
+	const char *t = str(json_object_get(o, "firstTimestamp"), NULL);
+
+	if (!t)
+		t = str(at(o, "metadata", "creationTimestamp"), NULL);
+	human_duration(since(t), out);
+}
+
+static void c_ev_count(const json_t *o, char *out)
+{
+	long long n = num(json_object_get(o, "count"));
+
+	snprintf(out, CELL, "%lld", n ? n : 1);
+}
+
 #define NAME { "Name", "string", 0, c_name }
 #define AGE { "Age", "string", 0, c_age }
 #define END { NULL, NULL, 0, NULL }
@@ -590,7 +620,12 @@ static const struct column event_cols[] = {
 	{ "Type", "string", 0, c_ev_type },
 	{ "Reason", "string", 0, c_ev_reason },
 	{ "Object", "string", 0, c_ev_object },
-	{ "Message", "string", 0, c_ev_message }, END,
+	{ "Subobject", "string", 1, c_ev_subobject },
+	{ "Source", "string", 1, c_ev_source },
+	{ "Message", "string", 0, c_ev_message },
+	{ "First Seen", "string", 1, c_ev_first },
+	{ "Count", "integer", 1, c_ev_count },
+	{ "Name", "string", 1, c_name }, END,
 };
 
 static const struct column default_cols[] = { NAME, AGE, END };

@@ -104,14 +104,68 @@ void skiff_store_event_free(struct skiff_store_event *ev)
 	skiff_kv_free(&ev->prev);
 }
 
-static int etcd_open(const char *urls, const struct skiff_store_options *opts,
-		     struct skiff_store **store, char *err, size_t err_len)
+/**
+ * skiff_store_range_lower() - where a list starts
+ * @prefix: the keys listed start with this
+ * @after: only keys greater than this (NULL: none)
+ * @lower: set to the inclusive lower bound, @prefix or @after
+ * @lower_len: set to its length in bytes
+ *
+ * @prefix, or just past @after when that is further. No key holds a NUL,
+ * so the first key greater than @after is at least @after followed by a
+ * zero byte: an inclusive bound of strlen(@after) + 1 bytes, the last one
+ * the terminator.
+ */
+void skiff_store_range_lower(const char *prefix, const char *after,
+			     const char **lower, size_t *lower_len)
 {
-	(void)urls;
-	(void)opts;
-	(void)store;
-	return skiff_store_seterr(err, err_len, -EPROTONOSUPPORT,
-				  "etcd store not built yet");
+	size_t plen = strlen(prefix), alen;
+	int cmp;
+
+	*lower = prefix;
+	*lower_len = plen;
+	if (!after)
+		return;
+	alen = strlen(after);
+	cmp = memcmp(after, prefix, alen < plen ? alen : plen);
+	if (cmp < 0 || (cmp == 0 && alen < plen))
+		return;
+	*lower = after;
+	*lower_len = alen + 1;
+}
+
+/**
+ * skiff_store_range_upper() - where the keys under a prefix end
+ * @prefix: the prefix
+ * @upper: set to a malloc'ed exclusive upper bound, or NULL
+ * @len: set to its length in bytes (it is not NUL-terminated)
+ * @err: set to 0, or -ENOMEM
+ *
+ * The prefix with its last byte below 0xff incremented and the rest cut.
+ *
+ * Return: false when there is none (an empty prefix, or one of 0xff bytes
+ * only: every key from the prefix on then starts with it), or on -ENOMEM.
+ */
+bool skiff_store_range_upper(const char *prefix, char **upper, size_t *len,
+			     int *err)
+{
+	size_t n = strlen(prefix);
+
+	*upper = NULL;
+	*err = 0;
+	while (n && (unsigned char)prefix[n - 1] == 0xff)
+		n--;
+	if (!n)
+		return false;
+	*upper = malloc(n);
+	if (!*upper) {
+		*err = -ENOMEM;
+		return false;
+	}
+	memcpy(*upper, prefix, n);
+	(*upper)[n - 1]++;
+	*len = n;
+	return true;
 }
 
 static const struct {
@@ -120,7 +174,7 @@ static const struct {
 		    struct skiff_store **store, char *err, size_t err_len);
 } schemes[] = {
 	{ "sqlite:", skiff_store_sqlite_open },
-	{ "etcd:", etcd_open },
+	{ "etcd:", skiff_store_etcd_open },
 };
 
 /**
@@ -131,9 +185,10 @@ static const struct {
  * @err: filled with the reason on failure (may be NULL)
  * @err_len: size of @err
  *
- * Return: 0; -EINVAL for a URL of no known scheme or a bad option;
- * -EPROTONOSUPPORT for etcd (not built yet); or what the implementation
- * says (sqlite: -EBUSY when another process has the store open).
+ * Return: 0; -EINVAL for a URL of no known scheme or a bad option; or
+ * what the implementation says (sqlite: -EBUSY when another process has
+ * the store open; etcd: -ECONNREFUSED, -EHOSTUNREACH or -ETIMEDOUT when no
+ * endpoint answers, -EIO when what answers is not etcd).
  */
 int skiff_store_open(const struct skiff_store_options *opts,
 		     struct skiff_store **store, char *err, size_t err_len)

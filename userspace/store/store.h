@@ -17,7 +17,9 @@
  * Implementations (chosen by skiff_store_open()'s URL):
  *   sqlite:DIR   embedded (the default): one SQLite database in WAL mode
  *                under DIR, fsync'd before a write is acknowledged.
- *   etcd:URL,... etcd v3 (several apiservers share it).
+ *   etcd:URL,... etcd v3 (several apiservers share it): the store's
+ *                revisions are etcd's, and notify sees every apiserver's
+ *                writes.
  *
  * Thread safety: every function may be called from any thread at the same
  * time. Errors are negative errnos; functions that can fail for a reason
@@ -87,8 +89,10 @@ void skiff_store_event_free(struct skiff_store_event *ev);
  * from a thread of the store's choosing. The event belongs to the store:
  * copy what must outlive the call. Must not call back into the store.
  * Writers wait for it (sqlite: it runs on the store's committer thread, once
- * the write is durable and before the writer's call returns), so it must
- * not wait for a lock that a thread may hold while it writes to the store.
+ * the write is durable and before the writer's call returns; etcd: it runs
+ * on the store's watch thread, and a writer returns once its write was
+ * notified, or after 10 s), so it must not wait for a lock that a thread
+ * may hold while it writes to the store.
  */
 typedef void (*skiff_store_notify_fn)(const struct skiff_store_event *ev,
 				      void *arg);
@@ -117,7 +121,10 @@ int skiff_store_open(const struct skiff_store_options *opts,
 		     struct skiff_store **store, char *err, size_t err_len);
 void skiff_store_close(struct skiff_store *store);
 
-/* The revision of the last committed write (0 for an empty new store). */
+/*
+ * The revision of the last committed write this process knows of (0 for a
+ * new embedded store; an empty etcd is at 1).
+ */
 int64_t skiff_store_revision(struct skiff_store *store);
 
 /* The oldest revision a watch may resume after. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Between store.c and the store implementations (store_sqlite.c; etcd
- * later): store.c parses the URL, checks every argument once, and calls
+ * Between store.c and the store implementations (store_sqlite.c,
+ * store_etcd.c): store.c parses the URL, checks every argument once, and calls
  * the chosen implementation through its ops. Not for users of the store.
  */
 
@@ -56,6 +56,12 @@ int skiff_store_sqlite_open(const char *dir,
 			    struct skiff_store **store, char *err,
 			    size_t err_len);
 
+/* "etcd:URL[,URL...]": @urls is what follows the scheme. */
+int skiff_store_etcd_open(const char *urls,
+			  const struct skiff_store_options *opts,
+			  struct skiff_store **store, char *err,
+			  size_t err_len);
+
 /* Formats a message into @err (which may be NULL); returns @errnum. */
 int skiff_store_seterr(char *err, size_t err_len, int errnum,
 		       const char *fmt, ...)
@@ -69,5 +75,11 @@ int skiff_store_seterr(char *err, size_t err_len, int errnum,
 int skiff_kv_set(struct skiff_kv *kv, const void *key, size_t key_len,
 		 const void *value, size_t value_len, int64_t create_rev,
 		 int64_t mod_rev);
+
+/* The bounds of a list, the same for every implementation (store.c). */
+void skiff_store_range_lower(const char *prefix, const char *after,
+			     const char **lower, size_t *lower_len);
+bool skiff_store_range_upper(const char *prefix, char **upper, size_t *len,
+			     int *err);
 
 #endif /* SKIFF_STORE_IMPL_H */

@@ -357,58 +357,6 @@ static int event_build(struct skiff_store_event *ev, int type, int64_t rev,
 	return err;
 }
 
-/*
- * The lower bound of a list: @prefix, or just past @after when that is
- * further. No key holds a NUL, so the first key greater than @after is at
- * least @after followed by a zero byte: an inclusive bound.
- */
-static void range_lower(const char *prefix, const char *after,
-			const char **lower, size_t *lower_len)
-{
-	size_t plen = strlen(prefix), alen;
-	int cmp;
-
-	*lower = prefix;
-	*lower_len = plen;
-	if (!after)
-		return;
-	alen = strlen(after);
-	cmp = memcmp(after, prefix, alen < plen ? alen : plen);
-	if (cmp < 0 || (cmp == 0 && alen < plen))
-		return;
-	/* alen + 1 bytes: after and the zero byte its terminator is. */
-	*lower = after;
-	*lower_len = alen + 1;
-}
-
-/*
- * The upper bound of the keys starting with @prefix: the prefix with its
- * last byte below 0xff incremented and the rest cut. False when there is
- * none (an empty prefix, or one of 0xff bytes only): every key from the
- * prefix on then starts with it.
- */
-static bool range_upper(const char *prefix, char **upper, size_t *len,
-			int *err)
-{
-	size_t n = strlen(prefix);
-
-	*upper = NULL;
-	*err = 0;
-	while (n && (unsigned char)prefix[n - 1] == 0xff)
-		n--;
-	if (!n)
-		return false;
-	*upper = malloc(n);
-	if (!*upper) {
-		*err = -ENOMEM;
-		return false;
-	}
-	memcpy(*upper, prefix, n);
-	(*upper)[n - 1]++;
-	*len = n;
-	return true;
-}
-
 /* ---- readers ----------------------------------------------------------- */
 
 static void reader_free(struct reader *r)
@@ -599,8 +547,10 @@ static int sq_list(struct skiff_store *store,
 	sqlite3_stmt *st = NULL;
 	int rc, err;
 
-	range_lower(range->prefix, range->after, &lower, &lower_len);
-	has_upper = range_upper(range->prefix, &upper, &upper_len, &err);
+	skiff_store_range_lower(range->prefix, range->after, &lower,
+				&lower_len);
+	has_upper = skiff_store_range_upper(range->prefix, &upper, &upper_len,
+					    &err);
 	if (err)
 		return err;
 	err = reader_get(s, &r);
@@ -673,7 +623,8 @@ static int sq_count(struct skiff_store *store, const char *prefix,
 	char *upper;
 	int rc, err;
 
-	has_upper = range_upper(prefix, &upper, &upper_len, &err);
+	has_upper = skiff_store_range_upper(prefix, &upper, &upper_len,
+					    &err);
 	if (err)
 		return err;
 	err = reader_get(s, &r);
