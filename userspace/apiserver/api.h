@@ -15,6 +15,7 @@
 #ifndef SKIFF_API_H
 #define SKIFF_API_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -127,6 +128,17 @@ struct api_fail {
 	char cause[512];
 	char name[256];
 };
+
+/*
+ * Fills @f as 422 Invalid: @field of the @res object @name, and why (a
+ * printf format). Returns -1.
+ */
+int api_fail_invalid(struct api_fail *f, const struct api_resource *res,
+		     const char *name, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+int api_fail_invalidv(struct api_fail *f, const struct api_resource *res,
+		      const char *name, const char *field, const char *fmt,
+		      va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* Queues the Status of @f; Invalid ones carry details.causes. */
 enum MHD_Result api_reply_fail(struct api_request *req,

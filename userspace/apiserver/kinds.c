@@ -25,24 +25,18 @@ struct check {
 	struct api_fail *fail;
 };
 
-static int reject_field(struct check *c, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int reject_field(struct check *c, const char *field, const char *fmt, ...)
+static int reject_field(struct check *c, const char *field,
+			const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int reject_field(struct check *c, const char *field,
+			const char *fmt, ...)
 {
-	struct api_fail *f = c->fail;
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(f->cause, sizeof(f->cause), fmt, ap);
+	ret = api_fail_invalidv(c->fail, c->res, c->name, field, fmt, ap);
 	va_end(ap);
-	f->code = MHD_HTTP_UNPROCESSABLE_CONTENT;
-	f->reason = "Invalid";
-	snprintf(f->field, sizeof(f->field), "%s", field);
-	snprintf(f->name, sizeof(f->name), "%s", c->name ? c->name : "");
-	snprintf(f->msg, sizeof(f->msg), "%s%s%s \"%s\" is invalid: %s: %s",
-		 c->res->kind, c->res->group[0] ? "." : "", c->res->group,
-		 c->name ? c->name : "", field, f->cause);
-	return -1;
+	return ret;
 }
 
 static json_t *object_at(json_t *parent, const char *field)

@@ -512,15 +512,9 @@ static int check_identity(struct api_request *req, json_t *obj,
 	}
 	if (!name || !meta_valid_name(name, req->res->flags & RES_SHORT_NAME,
 				      err, sizeof(err))) {
-		failf(f, MHD_HTTP_UNPROCESSABLE_CONTENT, "Invalid",
-		      "%s \"%s\" is invalid: metadata.name: %s",
-		      req->res->kind, name ? name : "",
-		      name ? err : "Required value: name or generateName is required");
-		snprintf(f->field, sizeof(f->field), "metadata.name");
-		snprintf(f->cause, sizeof(f->cause), "%s",
-			 name ? err : "Required value: name or generateName is required");
-		snprintf(f->name, sizeof(f->name), "%s", name ? name : "");
-		return -1;
+		return api_fail_invalid(f, req->res, name, "metadata.name", "%s",
+					name ? err :
+					"Required value: name or generateName is required");
 	}
 	return 0;
 }

@@ -121,24 +121,10 @@ static void give_back(struct apiserver *server, const struct taken *t,
 	free(key);
 }
 
-static int reject(struct api_fail *f, const json_t *svc, const char *field,
-		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int reject(struct api_fail *f, const json_t *svc, const char *field,
-		  const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(f->cause, sizeof(f->cause), fmt, ap);
-	va_end(ap);
-	f->code = MHD_HTTP_UNPROCESSABLE_CONTENT;
-	f->reason = "Invalid";
-	snprintf(f->field, sizeof(f->field), "%s", field);
-	snprintf(f->name, sizeof(f->name), "%s", meta_of(svc, "name"));
-	snprintf(f->msg, sizeof(f->msg), "Service \"%.200s\" is invalid: %.100s: %.400s",
-		 f->name, field, f->cause);
-	return -1;
-}
+/* 422 naming a field of the Service being written. */
+#define reject(f, svc, field, ...) \
+	api_fail_invalid(f, api_resource_find("", "v1", "services"), \
+			 meta_of(svc, "name"), field, __VA_ARGS__)
 
 static uint32_t random_below(uint32_t n)
 {

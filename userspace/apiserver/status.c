@@ -160,6 +160,34 @@ enum MHD_Result api_reply_store_error(struct api_request *req, int err,
 	}
 }
 
+int api_fail_invalid(struct api_fail *f, const struct api_resource *res,
+		     const char *name, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = api_fail_invalidv(f, res, name, field, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int api_fail_invalidv(struct api_fail *f, const struct api_resource *res,
+		      const char *name, const char *field, const char *fmt,
+		      va_list ap)
+{
+	vsnprintf(f->cause, sizeof(f->cause), fmt, ap);
+	f->code = MHD_HTTP_UNPROCESSABLE_CONTENT;
+	f->reason = "Invalid";
+	snprintf(f->field, sizeof(f->field), "%s", field);
+	snprintf(f->name, sizeof(f->name), "%s", name ? name : "");
+	/* Kubernetes' words: Deployment.apps "web" is invalid: FIELD: ... */
+	snprintf(f->msg, sizeof(f->msg), "%s%s%s \"%.200s\" is invalid: %.100s: %.400s",
+		 res->kind, res->group[0] ? "." : "", res->group, f->name,
+		 field, f->cause);
+	return -1;
+}
+
 enum MHD_Result api_reply_fail(struct api_request *req,
 			       const struct api_fail *f)
 {
