@@ -181,10 +181,14 @@ check-debug:
 	echo; echo "==== summary"; cat $(DEBUG_SUMMARY); exit $$status
 
 # Benchmarks: not part of check. bench-dataplane runs scripts/bench/ in the
-# VM and writes Documentation/benchmarks.md (see that page).
-.PHONY: bench-dataplane
+# VM, bench-apiserver on the host (its own section of the page); both write
+# Documentation/benchmarks.md (see that page).
+.PHONY: bench-dataplane bench-apiserver
 bench-dataplane: all $(BUILD)/bench/connrate $(BUILD)/bench/svctime
 	$(Q)$(TOP)/scripts/bench/dataplane.sh
+
+bench-apiserver: userspace $(BUILD)/bench/apibench
+	$(Q)$(TOP)/scripts/bench/apiserver.sh
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
