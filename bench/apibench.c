@@ -66,6 +66,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "buf.h"
 #include "util.h"
 
 #define PODS "/api/v1/namespaces/default/pods"
@@ -88,18 +89,12 @@ static struct {
 	int logs;
 } cfg;
 
-struct buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
 struct server {
 	pid_t pid;
 	char base[64];
 	char log[4096];
 	CURL *easy;		/* for one request at a time, kept alive */
-	struct buf body;
+	struct skiff_buf body;
 };
 
 /* CPU times (ms) at a moment: this process, the server, the extra one. */
@@ -161,32 +156,6 @@ static void resultp(const char *prefix, const char *name, const char *fmt,
 	va_end(ap);
 	putchar('\n');
 	fflush(stdout);
-}
-
-static int buf_add(struct buf *b, const void *p, size_t n)
-{
-	char *grown;
-	size_t cap;
-
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		grown = realloc(b->data, cap);
-		if (!grown)
-			return -ENOMEM;
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-static size_t to_buf(char *p, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, p, size * n) ? 0 : size * n;
 }
 
 static size_t to_nowhere(char *p, size_t size, size_t n, void *arg)
@@ -474,7 +443,7 @@ static int server_start(struct server *s, const char *data_dir,
 		server_stop(s);
 		return -1;
 	}
-	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, skiff_buf_curl_write);
 	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, &s->body);
 	return 0;
 fail:
@@ -677,7 +646,7 @@ struct xfer {
 	size_t index;
 	double start;
 	char body[512];
-	struct buf answer;
+	struct skiff_buf answer;
 };
 
 static void write_submit(struct loop *l, struct xfer *x, size_t index,
@@ -722,7 +691,7 @@ static int phase_write(struct server *s, int conns, size_t count)
 			goto out;
 		curl_easy_setopt(xs[i].easy, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(xs[i].easy, CURLOPT_POST, 1L);
-		curl_easy_setopt(xs[i].easy, CURLOPT_WRITEFUNCTION, to_buf);
+		curl_easy_setopt(xs[i].easy, CURLOPT_WRITEFUNCTION, skiff_buf_curl_write);
 		curl_easy_setopt(xs[i].easy, CURLOPT_WRITEDATA, &xs[i].answer);
 		curl_easy_setopt(xs[i].easy, CURLOPT_PRIVATE, &xs[i]);
 	}
@@ -790,7 +759,7 @@ out:
 
 /* ---- list ---- */
 
-static int list_items(const struct buf *b, size_t *items, char **cont)
+static int list_items(const struct skiff_buf *b, size_t *items, char **cont)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(b->data, b->len, 0, &jerr);
@@ -886,7 +855,7 @@ struct watcher {
 	CURL *easy;
 	int id;
 	long status;
-	struct buf in;		/* received, not yet parsed */
+	struct skiff_buf in;		/* received, not yet parsed */
 	double *line_t;		/* arrival of each complete line in @in */
 	size_t lines;
 	size_t lines_cap;
@@ -964,7 +933,7 @@ static size_t on_watch_data(char *p, size_t size, size_t n, void *arg)
 	double t = now_ms(), *grown;
 	const char *nl = p, *end = p + len;
 
-	if (buf_add(&w->in, p, len))
+	if (skiff_buf_add(&w->in, p, len))
 		return 0;
 	while ((nl = memchr(nl, '\n', end - nl))) {
 		if (w->lines == w->lines_cap) {

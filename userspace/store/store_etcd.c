@@ -62,6 +62,7 @@
 #include <jansson.h>
 
 #include "store_impl.h"
+#include "buf.h"
 #include "util.h"
 
 #define DEFAULT_HISTORY		10000
@@ -302,38 +303,6 @@ static int event_parse(const json_t *j, struct skiff_store_event *ev)
 
 /* ---- HTTP -------------------------------------------------------------- */
 
-struct buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-static int buf_add(struct buf *b, const char *p, size_t n)
-{
-	size_t cap;
-	char *grown;
-
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		grown = realloc(b->data, cap);
-		if (!grown)
-			return -ENOMEM;
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-static size_t buf_write(char *p, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, p, size * n) ? 0 : size * n;
-}
-
 static void conn_free(struct conn *c)
 {
 	curl_easy_cleanup(c->curl);
@@ -352,7 +321,7 @@ static void curl_setup(struct etcd_store *s, CURL *curl)
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL,
 			 (long)KEEPALIVE_INTERVAL_S);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, skiff_buf_curl_write);
 }
 
 static int conn_get(struct etcd_store *s, struct conn **out)
@@ -429,7 +398,7 @@ enum retry {
 };
 
 /* What etcd says when a call fails, as {"error", "message", "code"}. */
-static int etcd_errno(long http, const struct buf *body, enum retry *retry,
+static int etcd_errno(long http, const struct skiff_buf *body, enum retry *retry,
 		      char *why, size_t why_len)
 {
 	json_t *j = json_loadb(body->data ?: "", body->len, 0, NULL);
@@ -479,7 +448,7 @@ static int etcd_call(struct etcd_store *s, const char *path, json_t *req,
 		     size_t why_len)
 {
 	unsigned int first, i, ep;
-	struct buf body = { 0 };
+	struct skiff_buf body = { 0 };
 	char url[512], msg[256];
 	size_t used = 0;
 	enum retry retry;
@@ -922,7 +891,7 @@ static int et_del(struct skiff_store *store, const char *key, int64_t expect,
  */
 struct stream {
 	struct etcd_store *s;
-	struct buf in;
+	struct skiff_buf in;
 	int (*event)(struct stream *st, const struct skiff_store_event *ev);
 	void *arg;
 	bool created;
@@ -1060,7 +1029,7 @@ static size_t replay_write(char *p, size_t size, size_t n, void *arg)
 	struct replay_feed *f = arg;
 	struct stream *st = f->st;
 
-	if (buf_add(&st->in, p, size * n)) {
+	if (skiff_buf_add(&st->in, p, size * n)) {
 		f->err = -ENOMEM;
 		return 0;
 	}
@@ -1216,7 +1185,7 @@ static size_t watch_write(char *p, size_t size, size_t n, void *arg)
 	struct stream *st = arg;
 
 	/* Parsed outside curl's callbacks: notify may take its time. */
-	return buf_add(&st->in, p, size * n) ? 0 : size * n;
+	return skiff_buf_add(&st->in, p, size * n) ? 0 : size * n;
 }
 
 /*
