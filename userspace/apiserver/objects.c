@@ -32,7 +32,26 @@
 #include "patch.h"
 #include "selector.h"
 
-#define WRITE_RETRIES 8
+/*
+ * A write that lost a compare-and-swap to another writer is tried again on
+ * the newer object. Each round has a winner, so N writers racing on one
+ * object need up to N rounds: bound the retries by time, as Kubernetes'
+ * GuaranteedUpdate is bounded only by the request's deadline.
+ */
+#define WRITE_RETRY_SECONDS 10
+
+/* Called before each attempt; the first always runs. */
+static bool write_again(int tries, struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!tries) {
+		*start = now;
+		return true;
+	}
+	return now.tv_sec - start->tv_sec < WRITE_RETRY_SECONDS;
+}
 
 char *object_key(const struct api_resource *res, const char *ns,
 		 const char *name)
@@ -766,9 +785,10 @@ static enum MHD_Result write_object(struct api_request *req, mutate_fn mutate,
 	int64_t cur_rev, want_rev, rev;
 	struct api_fail f;
 	int err = -ENOMEM, tries;
+	struct timespec start;
 	char *text;
 
-	for (tries = 0; key && tries < WRITE_RETRIES; tries++) {
+	for (tries = 0; key && write_again(tries, &start); tries++) {
 		bool precondition = false;
 
 		json_decref(cur);
@@ -1287,10 +1307,11 @@ static int delete_one(struct api_request *req, const char *key,
 	json_t *obj = NULL, *before;
 	int64_t cur_rev, rev = 0;
 	int err = 0, tries;
+	struct timespec start;
 	bool unchanged;
 	char *text;
 
-	for (tries = 0; tries < WRITE_RETRIES; tries++) {
+	for (tries = 0; write_again(tries, &start); tries++) {
 		json_decref(obj);
 		err = load(req, key, &obj, &cur_rev);
 		if (err)
@@ -1443,6 +1464,7 @@ static enum MHD_Result do_binding(struct api_request *req)
 	int64_t cur_rev, rev;
 	json_t *cur = NULL, *obj;
 	int err = 0, tries;
+	struct timespec start;
 
 	binding = body_object(req, "Binding", "v1", &f);
 	if (!binding)
@@ -1458,7 +1480,7 @@ static enum MHD_Result do_binding(struct api_request *req)
 				       req->name);
 	}
 	key = object_key(req->res, req->namespace, req->name);
-	for (tries = 0; key && tries < WRITE_RETRIES; tries++) {
+	for (tries = 0; key && write_again(tries, &start); tries++) {
 		json_decref(cur);
 		err = load(req, key, &cur, &cur_rev);
 		if (err)
