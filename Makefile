@@ -40,22 +40,26 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
 CFLAGS += -I$(TOP)/include/uapi -I$(TOP)/userspace/lib
 CFLAGS += -I$(TOP)/userspace/store -I$(TOP)/userspace/api
+CFLAGS += -I$(TOP)/userspace/client
 CFLAGS += -DSKIFF_VERSION='"$(shell cat $(TOP)/VERSION)"'
 CFLAGS += -MMD -MP
 
-LIB_SRCS := $(wildcard userspace/lib/*.c userspace/store/*.c userspace/api/*.c)
+LIB_SRCS := $(wildcard userspace/lib/*.c userspace/store/*.c userspace/api/*.c \
+	userspace/client/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 LIB := $(BUILD)/libskiff.a
 
-PROGS := $(BIN)/skiff-dp $(BIN)/skiff-apiserver
+PROGS := $(BIN)/skiff-dp $(BIN)/skiff-apiserver $(BIN)/skiff-scheduler \
+	$(BIN)/skiff-controller-manager
 UNIT_TESTS := $(patsubst userspace/tests/%.c,$(BUILD)/tests/%,\
 		$(filter-out userspace/tests/tap.c,$(wildcard userspace/tests/*.c)))
-SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest
+SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest $(BUILD)/selftests/skiff-hollow-nodes
 
 .SECONDARY:
 
 .PHONY: all kmod kmod-triggers userspace deps check run clean \
-	check-unit check-cli check-lint check-api check-nft check-vm check-harness
+	check-unit check-cli check-lint check-api check-controllers check-nft check-vm \
+	check-harness
 
 all: kmod userspace
 
@@ -106,6 +110,20 @@ $(BIN)/skiff-apiserver: $(APISERVER_OBJS) $(LIB)
 	$(if $(Q),@echo "  LD      $(notdir $@)")
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) -lpthread
 
+SCHEDULER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/scheduler/*.c))
+
+$(BIN)/skiff-scheduler: $(SCHEDULER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) -lm
+
+CM_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/controller-manager/*.c))
+
+$(BIN)/skiff-controller-manager: $(CM_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/tests/%: $(OBJ)/userspace/tests/%.o $(OBJ)/userspace/tests/tap.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      tests/$(notdir $@)")
@@ -130,7 +148,7 @@ check:
 	$(Q)$(MAKE) all kmod-triggers
 	$(Q)rm -f $(SUMMARY)
 	$(Q)status=0; \
-	for suite in check-unit check-cli check-lint check-api check-nft check-vm check-harness; do \
+	for suite in check-unit check-cli check-lint check-api check-controllers check-nft check-vm check-harness; do \
 		$(MAKE) $$suite || status=1; \
 	done; \
 	echo; echo "==== summary"; cat $(SUMMARY); \
@@ -150,6 +168,11 @@ check-lint:
 # The apiserver on the host: raw HTTP, and kubectl 1.32 and 1.20.
 check-api: userspace
 	$(Q)$(SUITE) apiserver prove selftests/apiserver/*.sh
+
+# The scheduler and the controller manager against a real apiserver, with
+# hollow nodes playing the kubelet.
+check-controllers: userspace
+	$(Q)$(SUITE) controllers prove selftests/controllers/*.sh
 
 # The data plane tests run on both backends: nft on the host, kmod in the VM.
 check-nft: userspace

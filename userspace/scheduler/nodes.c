@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The node cache: one node_info per Node, and what each pod counts for on
+ * its node. Every pod change recomputes that pod's share: its old share
+ * is taken off the node it was on and its new one added.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+#include "util.h"
+
+/* Rounding noise of a decimal fraction, not to round 0.1 * 1000 up. */
+#define EPSILON 0.000000001
+
+int parse_quantity(const char *text, bool milli, int64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		double factor;
+	} suffixes[] = {
+		{ "Ki", 1024.0 }, { "Mi", 1048576.0 }, { "Gi", 1073741824.0 },
+		{ "Ti", 1099511627776.0 }, { "Pi", 1125899906842624.0 },
+		{ "Ei", 1152921504606846976.0 }, { "m", 0.001 }, { "k", 1e3 },
+		{ "M", 1e6 }, { "G", 1e9 }, { "T", 1e12 }, { "P", 1e15 },
+		{ "E", 1e18 }, { "", 1.0 },
+	};
+	double v;
+	char *end;
+	size_t i;
+
+	if (!text || !*text)
+		return -1;
+	v = strtod(text, &end);
+	if (end == text || v < 0 || !isfinite(v))
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		if (strcmp(end, suffixes[i].suffix))
+			continue;
+		v *= suffixes[i].factor;
+		if (milli)
+			v *= 1000;
+		if (v > 9e18)
+			return -1;
+		*out = (int64_t)ceil(v - EPSILON);
+		return 0;
+	}
+	return -1;
+}
+
+struct node_info *nodes_find(struct sched *s, const char *name)
+{
+	const json_t *i = json_object_get(s->node_index, name);
+
+	return i ? &s->nodes[json_integer_value(i)] : NULL;
+}
+
+static int64_t node_quantity(const json_t *node, const char *name, bool milli)
+{
+	const json_t *alloc = json_object_get(json_object_get(node, "status"),
+					      "allocatable");
+	int64_t v = 0;
+
+	if (parse_quantity(json_string_value(json_object_get(alloc, name)),
+			   milli, &v))
+		return 0;
+	return v;
+}
+
+static bool node_ready(const json_t *node)
+{
+	const json_t *conds = json_object_get(json_object_get(node, "status"),
+					      "conditions"), *c;
+	size_t i;
+
+	json_array_foreach(conds, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "",
+			    "Ready"))
+			return !strcmp(json_string_value(json_object_get(c, "status")) ?: "",
+				       "True");
+	return false;
+}
+
+/* Does the change matter to pods that fit nowhere? */
+static bool node_differs(const struct node_info *n, const json_t *node)
+{
+	return n->alloc_cpu != node_quantity(node, "cpu", true) ||
+	       n->alloc_mem != node_quantity(node, "memory", false) ||
+	       n->alloc_pods != node_quantity(node, "pods", false) ||
+	       n->ready != node_ready(node) ||
+	       n->unschedulable != json_is_true(json_object_get(json_object_get(node, "spec"),
+								 "unschedulable")) ||
+	       !json_equal(json_object_get(json_object_get(n->node, "metadata"), "labels"),
+			   json_object_get(json_object_get(node, "metadata"), "labels")) ||
+	       !json_equal(json_object_get(json_object_get(n->node, "spec"), "taints"),
+			   json_object_get(json_object_get(node, "spec"), "taints"));
+}
+
+static void node_set(struct node_info *n, const json_t *node)
+{
+	n->node = node;
+	n->alloc_cpu = node_quantity(node, "cpu", true);
+	n->alloc_mem = node_quantity(node, "memory", false);
+	n->alloc_pods = node_quantity(node, "pods", false);
+	n->ready = node_ready(node);
+	n->unschedulable = json_is_true(json_object_get(json_object_get(node, "spec"),
+							"unschedulable"));
+}
+
+static void node_added(struct sched *s, const json_t *node)
+{
+	const char *name = skiff_meta(node, "name");
+	struct node_info *n;
+
+	if (s->n_nodes == s->cap_nodes) {
+		size_t cap = s->cap_nodes ? 2 * s->cap_nodes : 64;
+
+		n = realloc(s->nodes, cap * sizeof(*n));
+		if (!n)
+			return;
+		s->nodes = n;
+		s->cap_nodes = cap;
+	}
+	n = &s->nodes[s->n_nodes];
+	memset(n, 0, sizeof(*n));
+	n->name = strdup(name);
+	n->ports = json_object();
+	n->owners = json_object();
+	node_set(n, node);
+	json_object_set_new(s->node_index, name, json_integer(s->n_nodes));
+	s->n_nodes++;
+}
+
+static void node_removed(struct sched *s, const char *name)
+{
+	const json_t *idx = json_object_get(s->node_index, name);
+	struct node_info *n;
+	size_t i;
+
+	if (!idx)
+		return;
+	i = json_integer_value(idx);
+	n = &s->nodes[i];
+	free(n->name);
+	json_decref(n->ports);
+	json_decref(n->owners);
+	json_object_del(s->node_index, name);
+	if (i != s->n_nodes - 1) {
+		*n = s->nodes[s->n_nodes - 1];
+		json_object_set_new(s->node_index, n->name, json_integer(i));
+	}
+	s->n_nodes--;
+}
+
+static void node_changed(enum skiff_change change, const json_t *old,
+			 const json_t *node, void *arg)
+{
+	struct sched *s = arg;
+	struct node_info *n = nodes_find(s, skiff_meta(node, "name"));
+	bool retry = true;
+
+	(void)old;
+	if (change == SKIFF_DELETED) {
+		node_removed(s, skiff_meta(node, "name"));
+		return;
+	}
+	if (n) {
+		retry = node_differs(n, node);
+		node_set(n, node);
+	} else {
+		node_added(s, node);
+	}
+	if (retry)
+		schedule_retry_unschedulable(s);
+}
+
+static void count(json_t *map, const char *key, int delta)
+{
+	json_int_t n = json_integer_value(json_object_get(map, key)) + delta;
+
+	if (n > 0)
+		json_object_set_new(map, key, json_integer(n));
+	else
+		json_object_del(map, key);
+}
+
+/* Adds (@sign 1) or takes off (-1) a share to its node. */
+static void apply_share(struct sched *s, const json_t *share, int sign)
+{
+	struct node_info *n = nodes_find(s, json_string_value(json_object_get(share,
+									      "node")));
+	const json_t *port;
+	const char *owner;
+	size_t i;
+
+	if (!n)
+		return;
+	n->req_cpu += sign * json_integer_value(json_object_get(share, "cpu"));
+	n->req_mem += sign * json_integer_value(json_object_get(share, "mem"));
+	n->score_cpu += sign * json_integer_value(json_object_get(share, "scpu"));
+	n->score_mem += sign * json_integer_value(json_object_get(share, "smem"));
+	n->pods += sign;
+	json_array_foreach(json_object_get(share, "ports"), i, port)
+		count(n->ports, json_string_value(port), sign);
+	owner = json_string_value(json_object_get(share, "owner"));
+	if (owner)
+		count(n->owners, owner, sign);
+}
+
+void nodes_count_pod(struct sched *s, const char *key, const json_t *pod,
+		     const char *node)
+{
+	json_t *old = json_object_get(s->counted, key), *share = NULL, *ports;
+	struct pod_req r;
+	const char *port;
+	json_t *v;
+
+	if (!node)
+		node = json_string_value(json_object_get(s->assumed, key));
+	if (!node && pod)
+		node = skiff_str(pod, "spec.nodeName");
+	if (pod && node && !skiff_pod_finished(pod) &&
+	    !pod_req_init(s, &r, pod)) {
+		ports = json_array();
+		json_object_foreach(r.ports, port, v)
+			json_array_append_new(ports, json_string(port));
+		share = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:s?}",
+				  "node", node, "cpu", (json_int_t)r.cpu,
+				  "mem", (json_int_t)r.mem,
+				  "scpu", (json_int_t)r.score_cpu,
+				  "smem", (json_int_t)r.score_mem,
+				  "ports", ports, "owner", r.owner);
+		pod_req_free(&r);
+	}
+	if (old && share && json_equal(old, share)) {
+		json_decref(share);
+		return;
+	}
+	if (old) {
+		apply_share(s, old, -1);
+		json_object_del(s->counted, key);
+	}
+	if (share) {
+		apply_share(s, share, 1);
+		json_object_set_new(s->counted, key, share);
+	}
+}
+
+static void pod_changed(enum skiff_change change, const json_t *old,
+			const json_t *pod, void *arg)
+{
+	struct sched *s = arg;
+	char *key = skiff_object_key(pod);
+	bool freed;
+
+	(void)old;
+	if (!key)
+		return;
+	if (change == SKIFF_DELETED || skiff_str(pod, "spec.nodeName"))
+		json_object_del(s->assumed, key);
+	if (change != SKIFF_DELETED && json_array_size(pod_anti_terms(pod)))
+		json_object_set(s->anti_pods, key, (json_t *)pod);
+	else
+		json_object_del(s->anti_pods, key);
+	freed = json_object_get(s->counted, key) &&
+		(change == SKIFF_DELETED || skiff_pod_finished(pod));
+	nodes_count_pod(s, key, change == SKIFF_DELETED ? NULL : pod, NULL);
+	schedule_pod_changed(s, pod, change == SKIFF_DELETED);
+	/* Room was made: what did not fit may now. */
+	if (freed)
+		schedule_retry_unschedulable(s);
+	free(key);
+}
+
+int nodes_start(struct sched *s)
+{
+	s->node_index = json_object();
+	s->counted = json_object();
+	s->assumed = json_object();
+	s->unschedulable = json_object();
+	s->anti_pods = json_object();
+	s->nodes_inf = skiff_informer_new(s->c, &skiff_nodes, NULL);
+	s->pods_inf = skiff_informer_new(s->c, &skiff_pods, NULL);
+	if (!s->node_index || !s->counted || !s->assumed ||
+	    !s->unschedulable || !s->anti_pods || !s->nodes_inf || !s->pods_inf ||
+	    skiff_informer_on_change(s->nodes_inf, node_changed, s) ||
+	    skiff_informer_on_change(s->pods_inf, pod_changed, s))
+		return -1;
+	skiff_informer_start(s->nodes_inf);
+	skiff_informer_start(s->pods_inf);
+	return 0;
+}
