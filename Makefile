@@ -204,14 +204,17 @@ check-debug:
 	echo; echo "==== summary"; cat $(DEBUG_SUMMARY); exit $$status
 
 # Benchmarks: not part of check. bench-dataplane runs scripts/bench/ in the
-# VM, bench-apiserver on the host (its own section of the page); both write
-# Documentation/benchmarks.md (see that page).
-.PHONY: bench-dataplane bench-apiserver
+# VM, bench-apiserver and bench-scheduler on the host (each its own section
+# of the page); all write Documentation/benchmarks.md (see that page).
+.PHONY: bench-dataplane bench-apiserver bench-scheduler
 bench-dataplane: all $(BUILD)/bench/connrate $(BUILD)/bench/svctime
 	$(Q)$(TOP)/scripts/bench/dataplane.sh
 
 bench-apiserver: userspace $(BUILD)/bench/apibench
 	$(Q)$(TOP)/scripts/bench/apiserver.sh
+
+bench-scheduler: userspace $(BUILD)/bench/schedbench
+	$(Q)$(TOP)/scripts/bench/scheduler.sh
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)

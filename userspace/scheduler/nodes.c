@@ -102,6 +102,10 @@ static bool node_differs(const struct node_info *n, const json_t *node)
 static void node_set(struct node_info *n, const json_t *node)
 {
 	n->node = node;
+	n->labels = json_object_get(json_object_get(node, "metadata"), "labels");
+	n->taints = json_object_get(json_object_get(node, "spec"), "taints");
+	if (!json_array_size(n->taints))
+		n->taints = NULL;
 	n->alloc_cpu = node_quantity(node, "cpu", true);
 	n->alloc_mem = node_quantity(node, "memory", false);
 	n->alloc_pods = node_quantity(node, "pods", false);
@@ -110,9 +114,14 @@ static void node_set(struct node_info *n, const json_t *node)
 							"unschedulable"));
 }
 
+static void apply_share(struct sched *s, const json_t *share, int sign);
+static void wait_for_node(struct sched *s, const char *node, const char *key,
+			  json_t *share, int sign);
+
 static void node_added(struct sched *s, const json_t *node)
 {
-	const char *name = skiff_meta(node, "name");
+	const char *name = skiff_meta(node, "name"), *key;
+	json_t *waiting, *share;
 	struct node_info *n;
 
 	if (s->n_nodes == s->cap_nodes) {
@@ -132,16 +141,29 @@ static void node_added(struct sched *s, const json_t *node)
 	node_set(n, node);
 	json_object_set_new(s->node_index, name, json_integer(s->n_nodes));
 	s->n_nodes++;
+	/* Pods seen on it before it was: they count now. */
+	waiting = json_incref(json_object_get(s->waiting, name));
+	json_object_del(s->waiting, name);
+	json_object_foreach(waiting, key, share)
+		apply_share(s, share, 1);
+	json_decref(waiting);
 }
 
 static void node_removed(struct sched *s, const char *name)
 {
 	const json_t *idx = json_object_get(s->node_index, name);
 	struct node_info *n;
+	const char *key;
+	json_t *share;
 	size_t i;
 
 	if (!idx)
 		return;
+	/* Its pods wait for a node of that name to come back (or go). */
+	json_object_foreach(s->counted, key, share)
+		if (!strcmp(json_string_value(json_object_get(share, "node")) ?: "",
+			    name))
+			wait_for_node(s, name, key, share, 1);
 	i = json_integer_value(idx);
 	n = &s->nodes[i];
 	free(n->name);
@@ -187,11 +209,30 @@ static void count(json_t *map, const char *key, int delta)
 		json_object_del(map, key);
 }
 
+/* A share whose node is unknown is kept (@sign 1) or dropped (-1). */
+static void wait_for_node(struct sched *s, const char *node, const char *key,
+			  json_t *share, int sign)
+{
+	json_t *bucket = json_object_get(s->waiting, node);
+
+	if (sign > 0) {
+		if (!bucket) {
+			bucket = json_object();
+			json_object_set_new(s->waiting, node, bucket);
+		}
+		json_object_set(bucket, key, share);
+		return;
+	}
+	json_object_del(bucket, key);
+	if (bucket && !json_object_size(bucket))
+		json_object_del(s->waiting, node);
+}
+
 /* Adds (@sign 1) or takes off (-1) a share to its node. */
 static void apply_share(struct sched *s, const json_t *share, int sign)
 {
-	struct node_info *n = nodes_find(s, json_string_value(json_object_get(share,
-									      "node")));
+	const char *node = json_string_value(json_object_get(share, "node"));
+	struct node_info *n = nodes_find(s, node);
 	const json_t *port;
 	const char *owner;
 	size_t i;
@@ -208,6 +249,18 @@ static void apply_share(struct sched *s, const json_t *share, int sign)
 	owner = json_string_value(json_object_get(share, "owner"));
 	if (owner)
 		count(n->owners, owner, sign);
+}
+
+/* On its node, or waiting for it. */
+static void count_share(struct sched *s, const char *key, json_t *share,
+			int sign)
+{
+	const char *node = json_string_value(json_object_get(share, "node"));
+
+	if (nodes_find(s, node))
+		apply_share(s, share, sign);
+	else
+		wait_for_node(s, node, key, share, sign);
 }
 
 void nodes_count_pod(struct sched *s, const char *key, const json_t *pod,
@@ -240,11 +293,11 @@ void nodes_count_pod(struct sched *s, const char *key, const json_t *pod,
 		return;
 	}
 	if (old) {
-		apply_share(s, old, -1);
+		count_share(s, key, old, -1);
 		json_object_del(s->counted, key);
 	}
 	if (share) {
-		apply_share(s, share, 1);
+		count_share(s, key, share, 1);
 		json_object_set_new(s->counted, key, share);
 	}
 }
@@ -279,12 +332,13 @@ int nodes_start(struct sched *s)
 {
 	s->node_index = json_object();
 	s->counted = json_object();
+	s->waiting = json_object();
 	s->assumed = json_object();
 	s->unschedulable = json_object();
 	s->anti_pods = json_object();
 	s->nodes_inf = skiff_informer_new(s->c, &skiff_nodes, NULL);
 	s->pods_inf = skiff_informer_new(s->c, &skiff_pods, NULL);
-	if (!s->node_index || !s->counted || !s->assumed ||
+	if (!s->node_index || !s->counted || !s->waiting || !s->assumed ||
 	    !s->unschedulable || !s->anti_pods || !s->nodes_inf || !s->pods_inf ||
 	    skiff_informer_on_change(s->nodes_inf, node_changed, s) ||
 	    skiff_informer_on_change(s->pods_inf, pod_changed, s))

@@ -100,10 +100,7 @@ static struct node_info *pod_node(struct sched *s, const char *key,
 
 static const char *node_label(const struct node_info *n, const char *key)
 {
-	return json_string_value(json_object_get(json_object_get(json_object_get(n->node,
-										 "metadata"),
-								 "labels"),
-						 key));
+	return json_string_value(json_object_get(n->labels, key));
 }
 
 static bool term_namespace(const json_t *term, const json_t *owner,
@@ -212,6 +209,8 @@ static void anti_affinity(struct sched *s, struct pod_req *r,
 
 int pod_req_init(struct sched *s, struct pod_req *r, const json_t *pod)
 {
+	const json_t *spec, *affinity;
+
 	memset(r, 0, sizeof(*r));
 	r->pod = pod;
 	r->ports = json_object();
@@ -222,6 +221,15 @@ int pod_req_init(struct sched *s, struct pod_req *r, const json_t *pod)
 	}
 	sum_requests(r, json_object_get(pod, "spec"));
 	r->owner = skiff_controller_uid(pod);
+	spec = json_object_get(pod, "spec");
+	r->node_selector = json_object_get(spec, "nodeSelector");
+	if (!json_object_size(r->node_selector))
+		r->node_selector = NULL;
+	affinity = json_object_get(json_object_get(spec, "affinity"), "nodeAffinity");
+	affinity = json_object_get(affinity,
+				   "requiredDuringSchedulingIgnoredDuringExecution");
+	r->node_terms = json_object_get(affinity, "nodeSelectorTerms");
+	r->tolerations = json_object_get(spec, "tolerations");
 	/* Only when placing: a placed pod's share needs no anti-affinity. */
 	if (!skiff_str(pod, "spec.nodeName") && s)
 		anti_affinity(s, r, pod);
@@ -261,20 +269,18 @@ static bool tolerated(const json_t *taint, const json_t *tolerations)
 }
 
 /* The first NoSchedule/NoExecute taint the pod does not tolerate. */
-static const json_t *untolerated(const json_t *pod, const struct node_info *n)
+static const json_t *untolerated(const struct pod_req *r,
+				 const struct node_info *n)
 {
-	const json_t *taints = json_object_get(json_object_get(n->node, "spec"),
-					       "taints"), *taint;
-	const json_t *tolerations = json_object_get(json_object_get(pod, "spec"),
-						    "tolerations");
+	const json_t *taint;
 	const char *effect;
 	size_t i;
 
-	json_array_foreach(taints, i, taint) {
+	json_array_foreach(n->taints, i, taint) {
 		effect = json_string_value(json_object_get(taint, "effect")) ?: "";
 		if (strcmp(effect, "NoSchedule") && strcmp(effect, "NoExecute"))
 			continue;
-		if (!tolerated(taint, tolerations))
+		if (!tolerated(taint, r->tolerations))
 			return taint;
 	}
 	return NULL;
@@ -349,26 +355,21 @@ static bool term_matches(const json_t *term, const struct node_info *n)
 	return true;
 }
 
-static bool affinity_matches(const json_t *pod, const struct node_info *n)
+static bool affinity_matches(const struct pod_req *r,
+			     const struct node_info *n)
 {
-	const json_t *spec = json_object_get(pod, "spec");
-	const json_t *sel = json_object_get(spec, "nodeSelector"), *v, *terms;
 	const char *key, *label;
+	const json_t *v;
 	size_t i;
 
-	json_object_foreach((json_t *)sel, key, v) {
+	json_object_foreach((json_t *)r->node_selector, key, v) {
 		label = node_label(n, key);
 		if (!label || strcmp(label, json_string_value(v) ?: ""))
 			return false;
 	}
-	terms = json_object_get(json_object_get(json_object_get(json_object_get(spec,
-										"affinity"),
-								"nodeAffinity"),
-						"requiredDuringSchedulingIgnoredDuringExecution"),
-				"nodeSelectorTerms");
-	if (!terms)
+	if (!r->node_terms)
 		return true;
-	json_array_foreach(terms, i, v)
+	json_array_foreach(r->node_terms, i, v)
 		if (term_matches(v, n))
 			return true;
 	return false;
@@ -421,7 +422,7 @@ const char *node_filter(const struct pod_req *r, const struct node_info *n)
 		return "node(s) were unschedulable";
 	if (!n->ready)
 		return "node(s) were not ready";
-	taint = untolerated(r->pod, n);
+	taint = n->taints ? untolerated(r, n) : NULL;
 	if (taint) {
 		snprintf(taint_reason, sizeof(taint_reason),
 			 "node(s) had untolerated taint {%s: %s}",
@@ -429,7 +430,7 @@ const char *node_filter(const struct pod_req *r, const struct node_info *n)
 			 json_string_value(json_object_get(taint, "value")) ?: "");
 		return taint_reason;
 	}
-	if (!affinity_matches(r->pod, n))
+	if ((r->node_selector || r->node_terms) && !affinity_matches(r, n))
 		return "node(s) didn't match Pod's node affinity/selector";
 	if (n->pods + 1 > n->alloc_pods)
 		return "Too many pods";

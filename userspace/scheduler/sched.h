@@ -31,6 +31,8 @@ struct node_info {
 	int64_t score_cpu, score_mem;	/* the same with defaults for none */
 	int64_t pods;
 	bool ready, unschedulable;
+	const json_t *labels;		/* of the cached Node */
+	const json_t *taints;
 	json_t *ports;			/* "TCP/80" (and "TCP/1.2.3.4/80") -> count */
 	json_t *owners;			/* controller uid -> pods */
 };
@@ -41,6 +43,9 @@ struct pod_req {
 	int64_t cpu, mem;		/* requests (init containers: max) */
 	int64_t score_cpu, score_mem;	/* with defaults for none */
 	const char *owner;		/* controller uid or NULL */
+	const json_t *node_selector;	/* spec.nodeSelector */
+	const json_t *node_terms;	/* required nodeSelectorTerms */
+	const json_t *tolerations;
 	json_t *ports;			/* host ports asked, keys as above */
 	json_t *anti_values;		/* per anti-affinity term: values taken */
 	json_t *anti_keys;		/* the terms' topology keys */
@@ -55,6 +60,7 @@ struct sched {
 	size_t n_nodes, cap_nodes;
 	json_t *node_index;		/* node name -> index in nodes */
 	json_t *counted;		/* pod key -> {node, cpu, mem, ...} */
+	json_t *waiting;		/* node -> {pod key: share}, unknown node */
 	json_t *assumed;		/* pod key -> node (binding sent/done) */
 	json_t *unschedulable;		/* pod key -> message */
 	json_t *anti_pods;		/* pod key -> pod with anti-affinity */
