@@ -101,6 +101,41 @@ test_min_ready_seconds() {
 	wait_json 20 "$RS/web" '.status.availableReplicas == 2'
 }
 
+# Two controller managers: one leads; killed, the other takes over.
+test_leader_failover() {
+	cluster_start
+	hollow_start node
+	local fast=(--controllers replicaset --leader-elect-lease-duration 2s
+		    --leader-elect-renew-deadline 1500ms --leader-elect-retry-period 300ms)
+	local lease=/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/skiff-controller-manager
+	daemon_start cm1 skiff-controller-manager --server "$API" --leader-elect-identity cm1 "${fast[@]}"
+	wait_json 20 "$lease" '.spec.holderIdentity == "cm1"'
+	daemon_start cm2 skiff-controller-manager --server "$API" --leader-elect-identity cm2 "${fast[@]}"
+	api_expect 201 POST "$RS" "$(rs one 2)"
+	wait_json 20 "$RS/one" '.status.readyReplicas == 2'
+	grep -q "started controller" "$API_DIR/cm2.log" && fail "cm2 runs controllers while cm1 leads"
+	daemon_stop cm1 KILL
+	wait_json 20 "$lease" '.spec.holderIdentity == "cm2"'
+	api_expect 201 POST "$RS" "$(rs two 2)"
+	wait_json 20 "$RS/two" '.status.readyReplicas == 2'
+	check_eq "$(owned_pods one)" 2 "nothing doubled by the new leader"
+}
+
+test_bad_flags() {
+	local args out
+
+	for args in "--cluster-cidr 10.244.0.0" "--cluster-cidr 10.244.1.0/16" \
+		"--cluster-cidr 300.1.0.0/16" "--node-cidr-size 16" "--node-cidr-size 31" \
+		"--controllers nosuch" "--controllers replicaset,-what" \
+		"--node-monitor-grace-period soon" "--pod-eviction-timeout -1s" \
+		"--leader-elect-renew-deadline 20s" "--server localhost:8080" "--nope" "extra"; do
+		# shellcheck disable=SC2086
+		out=$(skiff-controller-manager $args 2>&1) && fail "accepted $args"
+		[ $? = 2 ] || fail "$args: exit $?, want 2"
+		check_match "$out" "skiff-controller-manager" "$args: says who"
+	done
+}
+
 run_tests test_scale_up_and_down test_not_ready_pods_go_first \
 	test_replaces_a_deleted_pod test_adopts_orphans_releases_strays \
-	test_min_ready_seconds
+	test_min_ready_seconds test_leader_failover test_bad_flags
