@@ -24,6 +24,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+source "$top/scripts/bench/lib.sh"
 bin=${BENCH_APISERVER:-$top/build/bin/skiff-apiserver}
 bench=$top/build/bench/apibench
 log=$top/build/bench/apiserver.log
@@ -346,15 +347,6 @@ $end
 EOF
 )
 
-if [ -f "$doc" ] && grep -qF "$begin" "$doc"; then
-	printf '%s\n' "$section" > "$work/section"
-	awk -v b="$begin" -v e="$end" -v f="$work/section" '
-		$0 == b { while ((getline line < f) > 0) print line; skip = 1; next }
-		$0 == e { skip = 0; next }
-		!skip { print }' "$doc" > "$work/doc" && cat "$work/doc" > "$doc"
-else
-	[ -s "$doc" ] && echo >> "$doc"
-	printf '%s\n' "$section" >> "$doc"
-fi
+bench_write_section "$doc" "$begin" "$end" "$section"
 say "wrote the API server section of ${doc#"$top"/}"
 [ "$embedded_rc" = 0 ]

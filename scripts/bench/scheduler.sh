@@ -22,6 +22,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+source "$top/scripts/bench/lib.sh"
 bin=$top/build/bin
 bench=$top/build/bench/schedbench
 hollow=$top/build/selftests/skiff-hollow-nodes
@@ -156,7 +157,7 @@ at5k=$(awk -F'|' '$2 + 0 == 5000 { gsub(/ /, "", $4); print $4 }' <<< "$rows")
 
 section=$(cat <<EOF
 $begin
-## Scheduler
+# Scheduler benchmarks
 
 \`make bench-scheduler\` ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r)):
 skiff-apiserver (embedded store), hollow nodes and skiff-scheduler on one
@@ -180,15 +181,6 @@ $end
 EOF
 )
 
-if [ -f "$doc" ] && grep -qF "$begin" "$doc"; then
-	printf '%s\n' "$section" > "$work/section"
-	awk -v b="$begin" -v e="$end" -v f="$work/section" '
-		$0 == b { while ((getline line < f) > 0) print line; skip = 1; next }
-		$0 == e { skip = 0; next }
-		!skip { print }' "$doc" > "$work/doc" && cat "$work/doc" > "$doc"
-else
-	[ -s "$doc" ] && echo >> "$doc"
-	printf '%s\n' "$section" >> "$doc"
-fi
+bench_write_section "$doc" "$begin" "$end" "$section"
 say "wrote the Scheduler section of ${doc#"$top"/}"
 exit $status
