@@ -87,7 +87,7 @@ apiserver_start() {
 
 # Gone, or a zombie nobody reaps yet (its files and port are released).
 apiserver_gone() {
-	! grep -qs '^State:[[:space:]]*[^Z]' "/proc/$1/status"
+	! grep -qs '^State:[[:space:]]*[^Z[:space:]]' "/proc/$1/status"
 }
 
 apiserver_restart() {

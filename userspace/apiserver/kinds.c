@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -202,6 +203,101 @@ static int check_workload(struct check *c, json_t *obj, bool replicas)
 			      "spec.template.spec");
 }
 
+/* An integer field, @dflt when missing, -1 when not an integer. */
+static json_int_t int_field(const json_t *obj, const char *field,
+			    json_int_t dflt)
+{
+	const json_t *v = json_object_get(obj, field);
+
+	if (!v)
+		return dflt;
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+/*
+ * maxSurge or maxUnavailable: an integer >= 0 or "N%". *@value is N, and
+ * *@percent says which it was.
+ */
+static int check_int_or_percent(struct check *c, const json_t *v,
+				const char *field, json_int_t *value,
+				bool *percent)
+{
+	const char *s = json_string_value(v);
+	size_t len = s ? strlen(s) : 0;
+
+	*percent = !!s;
+	if (json_is_integer(v)) {
+		*value = json_integer_value(v);
+		if (*value < 0)
+			return reject_field(c, field,
+				       "Invalid value: %lld: must be greater than or equal to 0",
+				       (long long)*value);
+		return 0;
+	}
+	if (!s || len < 2 || len > 10 || s[len - 1] != '%' ||
+	    strspn(s, "0123456789") != len - 1)
+		return reject_field(c, field,
+			       "Invalid value: a valid percent string must be a numeric string followed by an ending '%%' (e.g. '1%%',  or '93%%', regex used for validation is '[0-9]+%%')");
+	*value = strtoll(s, NULL, 10);
+	return 0;
+}
+
+/* Kubernetes' ValidateDeploymentStrategy and the spec's numbers. */
+static int check_deployment(struct check *c, json_t *spec)
+{
+	json_t *strategy = json_object_get(spec, "strategy");
+	json_t *ru = json_object_get(strategy, "rollingUpdate");
+	json_int_t surge, unavail, min_ready, deadline;
+	const char *restart;
+	bool surge_pct, unavail_pct;
+
+	restart = json_string_value(json_object_get(json_object_get(json_object_get(spec,
+										    "template"),
+								    "spec"),
+						    "restartPolicy"));
+	if (strcmp(restart ?: "", "Always"))
+		return reject_field(c, "spec.template.spec.restartPolicy",
+			       "Unsupported value: \"%s\": supported values: \"Always\"",
+			       restart ?: "");
+	if (!strcmp(json_string_value(json_object_get(strategy, "type")) ?: "",
+		    "Recreate")) {
+		if (ru && !json_is_null(ru))
+			return reject_field(c, "spec.strategy.rollingUpdate",
+				       "Forbidden: may not be specified when strategy `type` is 'Recreate'");
+	} else {
+		if (check_int_or_percent(c, json_object_get(ru, "maxUnavailable"),
+					 "spec.strategy.rollingUpdate.maxUnavailable",
+					 &unavail, &unavail_pct) ||
+		    check_int_or_percent(c, json_object_get(ru, "maxSurge"),
+					 "spec.strategy.rollingUpdate.maxSurge",
+					 &surge, &surge_pct))
+			return -1;
+		if (!unavail && !surge)
+			return reject_field(c, "spec.strategy.rollingUpdate.maxUnavailable",
+				       "Invalid value: 0: may not be 0 when `maxSurge` is 0");
+		if (unavail_pct && unavail > 100)
+			return reject_field(c, "spec.strategy.rollingUpdate.maxUnavailable",
+				       "Invalid value: \"%lld%%\": must not be greater than 100%%",
+				       (long long)unavail);
+	}
+	min_ready = int_field(spec, "minReadySeconds", 0);
+	if (min_ready < 0)
+		return reject_field(c, "spec.minReadySeconds",
+			       "Invalid value: must be greater than or equal to 0");
+	if (int_field(spec, "revisionHistoryLimit", 0) < 0)
+		return reject_field(c, "spec.revisionHistoryLimit",
+			       "Invalid value: must be greater than or equal to 0");
+	deadline = int_field(spec, "progressDeadlineSeconds", 600);
+	if (deadline < 0)
+		return reject_field(c, "spec.progressDeadlineSeconds",
+			       "Invalid value: must be greater than or equal to 0");
+	if (deadline <= min_ready)
+		return reject_field(c, "spec.progressDeadlineSeconds",
+			       "Invalid value: %lld: must be greater than minReadySeconds",
+			       (long long)deadline);
+	return 0;
+}
+
 static int prepare_deployment(struct check *c, json_t *obj)
 {
 	json_t *spec = object_at(obj, "spec"), *strategy, *ru;
@@ -222,7 +318,152 @@ static int prepare_deployment(struct check *c, json_t *obj)
 	}
 	default_int(spec, "revisionHistoryLimit", 10);
 	default_int(spec, "progressDeadlineSeconds", 600);
+	return check_deployment(c, spec);
+}
+
+/* The template of a StatefulSet or DaemonSet restarts its containers. */
+static int check_restart_always(struct check *c, const json_t *spec)
+{
+	const json_t *tspec = json_object_get(json_object_get(spec, "template"),
+					      "spec");
+	const char *restart = json_string_value(json_object_get(tspec,
+								"restartPolicy"));
+
+	if (strcmp(restart ?: "", "Always"))
+		return reject_field(c, "spec.template.spec.restartPolicy",
+			       "Unsupported value: \"%s\": supported values: \"Always\"",
+			       restart ?: "");
 	return 0;
+}
+
+static int check_nonnegative(struct check *c, const json_t *obj,
+			     const char *field, const char *path)
+{
+	if (int_field(obj, field, 0) < 0)
+		return reject_field(c, path,
+			       "Invalid value: must be greater than or equal to 0");
+	return 0;
+}
+
+/* Kubernetes' StatefulSet defaults and ValidateStatefulSetSpec. */
+static int prepare_statefulset(struct check *c, json_t *obj)
+{
+	json_t *spec = object_at(obj, "spec"), *strategy, *ru;
+	const char *policy, *type;
+
+	if (check_workload(c, obj, true))
+		return -1;
+	default_str(spec, "podManagementPolicy", "OrderedReady");
+	default_int(spec, "revisionHistoryLimit", 10);
+	strategy = object_at(spec, "updateStrategy");
+	if (!json_object_get(strategy, "type")) {
+		default_str(strategy, "type", "RollingUpdate");
+		object_at(strategy, "rollingUpdate");
+	}
+	type = json_string_value(json_object_get(strategy, "type")) ?: "";
+	ru = json_object_get(strategy, "rollingUpdate");
+	policy = json_string_value(json_object_get(spec, "podManagementPolicy")) ?: "";
+	if (strcmp(policy, "OrderedReady") && strcmp(policy, "Parallel"))
+		return reject_field(c, "spec.podManagementPolicy",
+			       "Unsupported value: \"%s\": supported values: \"OrderedReady\", \"Parallel\"",
+			       policy);
+	if (!strcmp(type, "RollingUpdate")) {
+		if (json_is_object(ru))
+			default_int(ru, "partition", 0);
+		if (check_nonnegative(c, ru, "partition",
+				      "spec.updateStrategy.rollingUpdate.partition"))
+			return -1;
+	} else if (!strcmp(type, "OnDelete")) {
+		if (ru && !json_is_null(ru))
+			return reject_field(c, "spec.updateStrategy.rollingUpdate",
+				       "Invalid value: only allowed for updateStrategy 'RollingUpdate'");
+	} else {
+		return reject_field(c, "spec.updateStrategy",
+			       "Invalid value: \"%s\": must be 'RollingUpdate' or 'OnDelete'",
+			       type);
+	}
+	if (check_nonnegative(c, spec, "minReadySeconds", "spec.minReadySeconds") ||
+	    check_nonnegative(c, spec, "revisionHistoryLimit",
+			      "spec.revisionHistoryLimit") ||
+	    check_nonnegative(c, json_object_get(spec, "ordinals"), "start",
+			      "spec.ordinals.start"))
+		return -1;
+	return check_restart_always(c, spec);
+}
+
+/* Of a StatefulSet's spec only these fields may change, as in Kubernetes. */
+static int check_statefulset_update(struct check *c, const json_t *cur,
+				    const json_t *obj)
+{
+	static const char *const mutable[] = {
+		"replicas", "template", "updateStrategy", "minReadySeconds",
+		"ordinals", "revisionHistoryLimit",
+		"persistentVolumeClaimRetentionPolicy",
+	};
+	json_t *old_spec = json_deep_copy(json_object_get(cur, "spec"));
+	json_t *spec = json_deep_copy(json_object_get(obj, "spec"));
+	size_t i;
+	bool same;
+
+	if (!old_spec)
+		old_spec = json_object();
+	default_str(old_spec, "podManagementPolicy", "OrderedReady");
+	for (i = 0; i < ARRAY_SIZE(mutable); i++) {
+		json_object_del(spec, mutable[i]);
+		json_object_del(old_spec, mutable[i]);
+	}
+	same = json_equal(spec, old_spec);
+	json_decref(spec);
+	json_decref(old_spec);
+	if (!same)
+		return reject_field(c, "spec",
+			       "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden");
+	return 0;
+}
+
+/* Kubernetes' DaemonSet defaults and ValidateDaemonSetSpec. */
+static int prepare_daemonset(struct check *c, json_t *obj)
+{
+	json_t *spec = object_at(obj, "spec"), *strategy, *ru;
+	json_int_t surge, unavail;
+	bool surge_pct, unavail_pct;
+	const char *type;
+
+	if (check_workload(c, obj, false))
+		return -1;
+	default_int(spec, "revisionHistoryLimit", 10);
+	strategy = object_at(spec, "updateStrategy");
+	default_str(strategy, "type", "RollingUpdate");
+	type = json_string_value(json_object_get(strategy, "type")) ?: "";
+	if (!strcmp(type, "RollingUpdate")) {
+		ru = object_at(strategy, "rollingUpdate");
+		default_int(ru, "maxUnavailable", 1);
+		default_int(ru, "maxSurge", 0);
+		if (check_int_or_percent(c, json_object_get(ru, "maxUnavailable"),
+					 "spec.updateStrategy.rollingUpdate.maxUnavailable",
+					 &unavail, &unavail_pct) ||
+		    check_int_or_percent(c, json_object_get(ru, "maxSurge"),
+					 "spec.updateStrategy.rollingUpdate.maxSurge",
+					 &surge, &surge_pct))
+			return -1;
+		if (!unavail && !surge)
+			return reject_field(c, "spec.updateStrategy.rollingUpdate.maxUnavailable",
+				       "Invalid value: 0: may not be 0 when `maxSurge` is 0");
+		if ((unavail_pct && unavail > 100) || (surge_pct && surge > 100))
+			return reject_field(c, unavail_pct && unavail > 100 ?
+					    "spec.updateStrategy.rollingUpdate.maxUnavailable" :
+					    "spec.updateStrategy.rollingUpdate.maxSurge",
+				       "Invalid value: must not be greater than 100%%");
+	} else if (strcmp(type, "OnDelete")) {
+		return reject_field(c, "spec.updateStrategy.type",
+			       "Unsupported value: \"%s\": supported values: \"OnDelete\", \"RollingUpdate\"",
+			       type);
+	}
+	if (check_nonnegative(c, spec, "minReadySeconds", "spec.minReadySeconds") ||
+	    check_nonnegative(c, spec, "revisionHistoryLimit",
+			      "spec.revisionHistoryLimit"))
+		return -1;
+	return check_restart_always(c, spec);
 }
 
 static int prepare_job(struct check *c, json_t *obj)
@@ -343,10 +584,12 @@ int kinds_prepare_create(const struct api_resource *res, json_t *obj,
 	}
 	if (!strcmp(kind, "Deployment"))
 		return prepare_deployment(&c, obj);
-	if (!strcmp(kind, "ReplicaSet") || !strcmp(kind, "StatefulSet"))
+	if (!strcmp(kind, "ReplicaSet"))
 		return check_workload(&c, obj, true);
+	if (!strcmp(kind, "StatefulSet"))
+		return prepare_statefulset(&c, obj);
 	if (!strcmp(kind, "DaemonSet"))
-		return check_workload(&c, obj, false);
+		return prepare_daemonset(&c, obj);
 	if (!strcmp(kind, "Job"))
 		return prepare_job(&c, obj);
 	if (!strcmp(kind, "Service"))
@@ -444,7 +687,12 @@ int kinds_validate_update(const struct api_resource *res, const json_t *cur,
 			return prepare_deployment(&c, obj);
 		if (!strcmp(kind, "Job"))
 			return 0;
-		return check_workload(&c, obj, strcmp(kind, "DaemonSet"));
+		if (!strcmp(kind, "StatefulSet"))
+			return prepare_statefulset(&c, obj) ||
+			       check_statefulset_update(&c, cur, obj) ? -1 : 0;
+		if (!strcmp(kind, "DaemonSet"))
+			return prepare_daemonset(&c, obj);
+		return check_workload(&c, obj, true);
 	}
 	if (!strcmp(kind, "Service"))
 		return check_service_spec(&c, obj) ||

@@ -40,7 +40,8 @@ struct skiff_informer {
 	const struct skiff_kind *kind;
 	char *query;
 	json_t *items;
-	json_t *tombstones;	/* cache key -> deletion revision */
+	json_t *tombstones;	/* cache key -> {rv: deletion revision, at: ms} */
+	int64_t pruned_ms;	/* when old tombstones were last dropped */
 	struct handler *handlers;
 	size_t n_handlers;
 	struct index *indexes;
@@ -300,6 +301,33 @@ static void drop(struct skiff_informer *inf, const char *key)
 	json_decref(old);
 }
 
+/*
+ * A deleted object leaves a tombstone for a while, whoever saw the deletion
+ * first: a write's answer that arrives after the watch's DELETED (say a
+ * PATCH that removed the last finalizer, so the apiserver deleted it) must
+ * not bring the object back. Tombstones older than TOMB_MS go.
+ */
+#define TOMB_MS 30000
+
+static void tombstone(struct skiff_informer *inf, const char *key,
+		      long long rv)
+{
+	int64_t now = skiff_now_ms();
+	json_t *t;
+	const char *k;
+	void *tmp;
+
+	if (now - inf->pruned_ms > 1000) {
+		inf->pruned_ms = now;
+		json_object_foreach_safe(inf->tombstones, tmp, k, t)
+			if (json_integer_value(json_object_get(t, "at")) < now - TOMB_MS)
+				json_object_del(inf->tombstones, k);
+	}
+	json_object_set_new(inf->tombstones, key,
+			    json_pack("{s:I, s:I}", "rv", (json_int_t)rv,
+				      "at", (json_int_t)now));
+}
+
 /* One change, from the watch or from a write's answer. */
 static void apply(struct skiff_informer *inf, enum skiff_change change,
 		  json_t *obj)
@@ -313,11 +341,12 @@ static void apply(struct skiff_informer *inf, enum skiff_change change,
 	cur = json_object_get(inf->items, key);
 	tomb = json_object_get(inf->tombstones, key);
 	if (change == SKIFF_DELETED) {
-		json_object_del(inf->tombstones, key);
+		if (!tomb || json_integer_value(json_object_get(tomb, "rv")) < rv)
+			tombstone(inf, key, rv);
 		if (cur && skiff_rv(cur) <= rv)
 			drop(inf, key);
-	} else if (tomb && rv <= json_integer_value(tomb)) {
-		/* What we deleted, in an event older than the deletion. */
+	} else if (tomb && rv <= json_integer_value(json_object_get(tomb, "rv"))) {
+		/* Deleted: an event or an answer older than the deletion. */
 	} else if (!cur || skiff_rv(cur) < rv) {
 		json_object_del(inf->tombstones, key);
 		store(inf, key, obj);
@@ -337,8 +366,7 @@ void skiff_informer_wrote(struct skiff_informer *inf, const json_t *obj,
 		key = skiff_object_key(obj);
 		if (!key)
 			return;
-		json_object_set_new(inf->tombstones, key,
-				    json_integer(skiff_rv(obj)));
+		tombstone(inf, key, skiff_rv(obj));
 		drop(inf, key);
 		free(key);
 		return;

@@ -26,6 +26,7 @@ struct skiff_queue {
 	json_t *busy;		/* key -> writes in flight */
 	json_t *failures;	/* key -> failures in a row */
 	json_t *failed;		/* key -> true: a write in flight failed */
+	json_t *delayed;	/* key -> when its earliest delayed add is due */
 };
 
 struct delayed {
@@ -101,7 +102,8 @@ struct skiff_queue *skiff_queue_new(struct skiff_loop *loop,
 	q->busy = json_object();
 	q->failures = json_object();
 	q->failed = json_object();
-	if (!q->queued || !q->busy || !q->failures || !q->failed ||
+	q->delayed = json_object();
+	if (!q->queued || !q->busy || !q->failures || !q->failed || !q->delayed ||
 	    skiff_loop_on_idle(loop, drain, q)) {
 		skiff_queue_free(q);
 		return NULL;
@@ -120,6 +122,7 @@ void skiff_queue_free(struct skiff_queue *q)
 	json_decref(q->busy);
 	json_decref(q->failures);
 	json_decref(q->failed);
+	json_decref(q->delayed);
 	free(q);
 }
 
@@ -135,7 +138,11 @@ void skiff_queue_add(struct skiff_queue *q, const char *key)
 static void delayed_fire(void *arg)
 {
 	struct delayed *d = arg;
+	const json_t *due = json_object_get(d->q->delayed, d->key);
 
+	/* The key's earliest timer: the later ones were never set. */
+	if (due && json_integer_value(due) <= skiff_now_ms())
+		json_object_del(d->q->delayed, d->key);
 	skiff_queue_add(d->q, d->key);
 	free(d);
 }
@@ -143,19 +150,27 @@ static void delayed_fire(void *arg)
 void skiff_queue_add_after(struct skiff_queue *q, const char *key,
 			   int64_t ms)
 {
+	const json_t *pending = json_object_get(q->delayed, key);
+	int64_t due = skiff_now_ms() + ms;
 	struct delayed *d;
 
 	if (ms <= 0) {
 		skiff_queue_add(q, key);
 		return;
 	}
+	/* One timer due sooner covers this add: it looks at the key anyway. */
+	if (pending && json_integer_value(pending) <= due)
+		return;
 	d = malloc(sizeof(*d) + strlen(key) + 1);
 	if (!d)
 		return;
 	d->q = q;
 	strcpy(d->key, key);
-	if (!skiff_loop_after(q->loop, ms, delayed_fire, d))
+	if (!skiff_loop_after(q->loop, ms, delayed_fire, d)) {
 		free(d);
+		return;
+	}
+	json_object_set_new(q->delayed, key, json_integer(due));
 }
 
 void skiff_queue_retry(struct skiff_queue *q, const char *key)
