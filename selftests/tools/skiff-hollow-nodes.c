@@ -130,23 +130,37 @@ static void heartbeat(void *arg)
 
 struct pod_write {
 	struct hollow *h;
+	char uid[64];		/* a deletion's pod */
 	char key[];
 };
+
+static void pod_changed(enum skiff_change change, const json_t *old,
+			const json_t *pod, void *arg);
 
 static void pod_written(long code, json_t *answer, void *arg)
 {
 	struct pod_write *w = arg;
+	const json_t *pod;
 
 	if (code == 200 || code == 201)
 		skiff_informer_wrote(w->h->pods, answer, false);
 	else if (code != 404 && code != 409)
 		fprintf(stderr, PROG ": pod %s: HTTP %ld\n", w->key, code);
 	json_object_del(w->h->busy, w->key);
+	/*
+	 * Changes heard while the write was in flight were passed over: look
+	 * at the pod again (after a deletion, only at a new pod of that name).
+	 */
+	pod = json_object_get(skiff_informer_all(w->h->pods), w->key);
+	if ((code == 200 || code == 201) && pod &&
+	    strcmp(skiff_meta(pod, "uid") ?: "", w->uid))
+		pod_changed(SKIFF_MODIFIED, NULL, pod, w->h);
 	free(w);
 }
 
 static void pod_send(struct hollow *h, const char *key, const char *method,
-		     char *path, const char *type, const json_t *body)
+		     char *path, const char *type, const json_t *body,
+		     const json_t *pod)
 {
 	struct pod_write *w = malloc(sizeof(*w) + strlen(key) + 1);
 
@@ -155,6 +169,8 @@ static void pod_send(struct hollow *h, const char *key, const char *method,
 		return;
 	}
 	w->h = h;
+	snprintf(w->uid, sizeof(w->uid), "%s",
+		 strcmp(method, "DELETE") ? "" : skiff_meta(pod, "uid") ?: "");
 	strcpy(w->key, key);
 	json_object_set_new(h->busy, key, json_true());
 	if (skiff_client_send(h->c, method, path, type, body, pod_written, w)) {
@@ -236,15 +252,35 @@ static void pod_changed(enum skiff_change change, const json_t *old,
 				    skiff_meta(pod, "name"), NULL),
 			 NULL, json_pack("{s:s, s:s, s:i}", "apiVersion", "v1",
 					 "kind", "DeleteOptions",
-					 "gracePeriodSeconds", 0));
+					 "gracePeriodSeconds", 0), pod);
 	} else if (status) {
 		pod_send(h, key, "PATCH",
 			 skiff_path(&skiff_pods, skiff_meta(pod, "namespace"),
 				    skiff_meta(pod, "name"), "status"),
-			 "application/merge-patch+json", status);
+			 "application/merge-patch+json", status, pod);
 		json_decref(status);
 	}
 	free(key);
+}
+
+/*
+ * The node was there (a restart): its status is posted again, Ready, as a
+ * kubelet does when it starts (the node lifecycle controller may have set
+ * it Unknown while this process was away). 409 when done, as the POST.
+ */
+static long restart_status(struct hollow *h, const char *name,
+			   const json_t *node)
+{
+	json_t *patch = json_pack("{s:O}", "status", json_object_get(node, "status"));
+	char *path = skiff_path(&skiff_nodes, NULL, name, "status");
+	long code;
+
+	code = path ? skiff_client_call(h->c, "PATCH", path,
+					"application/merge-patch+json", patch,
+					NULL) : 0;
+	free(path);
+	json_decref(patch);
+	return code == 200 ? 409 : code;
 }
 
 static void usage(FILE *out)
@@ -373,8 +409,10 @@ int main(int argc, char **argv)
 		node = node_object(&h, i);
 		code = skiff_client_call(h.c, "POST", "/api/v1/nodes", NULL,
 					 node, NULL);
-		json_decref(node);
 		node_name(&h, i, name, sizeof(name));
+		if (code == 409)
+			code = restart_status(&h, name, node);
+		json_decref(node);
 		if (code != 201 && code != 409) {
 			fprintf(stderr, PROG ": node %s: HTTP %ld\n", name, code);
 			return 1;

@@ -173,3 +173,156 @@ bool cm_controlled_by(const json_t *obj, const json_t *owner)
 
 	return uid && !strcmp(uid, skiff_meta(owner, "uid") ?: "");
 }
+
+/* ---- ControllerRevisions ------------------------------------------------ */
+
+void cm_hash(const json_t *obj, json_int_t collisions, char *out, size_t len)
+{
+	static const char safe[] = "bcdfghjklmnpqrstvwxz2456789";
+	char *text = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT);
+	uint32_t h = 2166136261u;
+	char num[16];
+	size_t i;
+
+	for (i = 0; text && text[i]; i++)
+		h = (h ^ (unsigned char)text[i]) * 16777619u;
+	free(text);
+	for (i = 0; collisions && i < 4; i++)
+		h = (h ^ ((uint64_t)collisions >> (8 * i) & 0xff)) * 16777619u;
+	snprintf(num, sizeof(num), "%u", h);
+	for (i = 0; num[i] && i + 1 < len; i++)
+		out[i] = safe[(unsigned char)num[i] % (sizeof(safe) - 1)];
+	if (len)
+		out[i] = '\0';
+}
+
+/* What a revision of @set holds: its template, to be put back whole. */
+static json_t *revision_data(const json_t *set)
+{
+	json_t *tmpl = json_deep_copy(json_object_get(json_object_get(set, "spec"),
+						      "template"));
+
+	if (!json_is_object(tmpl)) {
+		json_decref(tmpl);
+		tmpl = json_object();
+	}
+	json_object_set_new(tmpl, "$patch", json_string("replace"));
+	return json_pack("{s:{s:o}}", "spec", "template", tmpl);
+}
+
+json_t *cm_revision_template(const json_t *rev)
+{
+	json_t *tmpl = json_deep_copy(json_object_get(json_object_get(json_object_get(rev, "data"),
+								      "spec"),
+						      "template"));
+
+	if (!json_is_object(tmpl)) {
+		json_decref(tmpl);
+		return json_object();
+	}
+	json_object_del(tmpl, "$patch");
+	return tmpl;
+}
+
+const json_t *cm_revision_sync(struct cm *cm, struct skiff_queue *q,
+			       const char *key, struct skiff_informer *revs,
+			       const json_t *set, const char *label,
+			       bool *collision)
+{
+	const json_t *owned = skiff_informer_indexed(revs, CM_BY_CONTROLLER,
+						     skiff_meta(set, "uid") ?: "");
+	const char *ns = skiff_meta(set, "namespace"), *k;
+	const json_t *rev, *equal = NULL;
+	json_int_t max = 0, n, collisions;
+	json_t *data = revision_data(set), *obj, *labels;
+	char hash[16], name[300];
+
+	*collision = false;
+	json_object_foreach((json_t *)owned, k, rev) {
+		n = skiff_int(rev, "revision", 0);
+		if (n > max)
+			max = n;
+		if (json_equal(json_object_get(rev, "data"), data) &&
+		    (!equal || n > skiff_int(equal, "revision", 0)))
+			equal = rev;
+	}
+	if (equal && skiff_int(equal, "revision", 0) == max) {
+		json_decref(data);
+		return equal;
+	}
+	if (equal) {
+		/* Back to an older template: it becomes the newest. */
+		obj = json_pack("{s:I, s:{s:s?}}", "revision", max + 1,
+				"metadata", "resourceVersion",
+				skiff_meta(equal, "resourceVersion"));
+		cm_write(cm, q, key, revs, "PATCH",
+			 skiff_path(&skiff_controllerrevisions, ns,
+				    skiff_meta(equal, "name"), NULL),
+			 "application/merge-patch+json", obj);
+		json_decref(obj);
+		json_decref(data);
+		return NULL;
+	}
+	collisions = skiff_int(set, "status.collisionCount", 0);
+	cm_hash(data, collisions, hash, sizeof(hash));
+	snprintf(name, sizeof(name), "%.240s-%s", skiff_meta(set, "name"), hash);
+	if (skiff_informer_get(revs, ns, name)) {
+		*collision = true;
+		json_decref(data);
+		return NULL;
+	}
+	labels = json_object_get(json_object_get(json_object_get(set, "spec"),
+						 "template"), "metadata");
+	labels = json_deep_copy(json_object_get(labels, "labels"));
+	if (!json_is_object(labels)) {
+		json_decref(labels);
+		labels = json_object();
+	}
+	json_object_set_new(labels, label, json_string(hash));
+	obj = json_pack("{s:s, s:s, s:{s:s, s:s?, s:o, s:[o]}, s:o, s:I}",
+			"apiVersion", "apps/v1", "kind", "ControllerRevision",
+			"metadata", "name", name, "namespace", ns,
+			"labels", labels, "ownerReferences", cm_owner_ref(set),
+			"data", data, "revision", max + 1);
+	cm_write(cm, q, key, revs, "POST",
+		 skiff_path(&skiff_controllerrevisions, ns, NULL, NULL), NULL,
+		 obj);
+	json_decref(obj);
+	return NULL;
+}
+
+static int revision_order(const void *a, const void *b)
+{
+	json_int_t ra = skiff_int(*(const json_t *const *)a, "revision", 0);
+	json_int_t rb = skiff_int(*(const json_t *const *)b, "revision", 0);
+
+	return ra < rb ? -1 : ra > rb;
+}
+
+void cm_revision_truncate(struct cm *cm, struct skiff_queue *q,
+			  const char *key, struct skiff_informer *revs,
+			  const json_t *set, const json_t *live)
+{
+	const json_t *owned = skiff_informer_indexed(revs, CM_BY_CONTROLLER,
+						     skiff_meta(set, "uid") ?: "");
+	json_int_t limit = skiff_int(set, "spec.revisionHistoryLimit", 10);
+	const json_t **old, *rev;
+	size_t n = 0, i;
+	const char *k;
+
+	old = calloc(json_object_size(owned) + 1, sizeof(*old));
+	if (!old)
+		return;
+	json_object_foreach((json_t *)owned, k, rev)
+		if (!json_object_get(live, skiff_meta(rev, "name") ?: "") &&
+		    !skiff_deleting(rev))
+			old[n++] = rev;
+	qsort(old, n, sizeof(*old), revision_order);
+	for (i = 0; limit >= 0 && i + (size_t)limit < n; i++)
+		cm_write(cm, q, key, revs, "DELETE",
+			 skiff_path(&skiff_controllerrevisions,
+				    skiff_meta(old[i], "namespace"),
+				    skiff_meta(old[i], "name"), NULL),
+			 NULL, NULL);
+	free(old);
+}

@@ -94,4 +94,44 @@ json_t *cm_owner_ref(const json_t *owner);
 /* Does @obj have a controller ownerReference to @owner's uid? */
 bool cm_controlled_by(const json_t *obj, const json_t *owner);
 
+/*
+ * ControllerRevisions: the pod template history of DaemonSets and
+ * StatefulSets (what kubectl rollout history and undo read). Each holds
+ * {"spec": {"template": {..., "$patch": "replace"}}}, the strategic merge
+ * patch that puts its template back, and a revision number; it is named
+ * SET-HASH and owned by its set (a controller ownerReference).
+ */
+
+/*
+ * Kubernetes' short hash of @obj: FNV-1a of its JSON (keys sorted),
+ * then of @collisions when it is not 0, written as the decimal number in
+ * Kubernetes' "safe" alphabet (no vowels, no 0, 1, 3). @out: 16 bytes.
+ */
+void cm_hash(const json_t *obj, json_int_t collisions, char *out,
+	     size_t len);
+
+/* The template a revision holds (its data without "$patch"): new ref. */
+json_t *cm_revision_template(const json_t *rev);
+
+/*
+ * The revision of @set's current template: the newest revision of @set
+ * holding it. NULL after sending the write that makes one (a new revision,
+ * or an equal older one raised to the next number, as a rollback does):
+ * @key rests until the answer. NULL and *@collision when the name the hash
+ * gives is another object's: the caller raises status.collisionCount.
+ * The hash is in the revision's label @label.
+ */
+const json_t *cm_revision_sync(struct cm *cm, struct skiff_queue *q,
+			       const char *key, struct skiff_informer *revs,
+			       const json_t *set, const char *label,
+			       bool *collision);
+
+/*
+ * Deletes the oldest revisions of @set beyond its
+ * spec.revisionHistoryLimit (default 10), but none named in @live.
+ */
+void cm_revision_truncate(struct cm *cm, struct skiff_queue *q,
+			  const char *key, struct skiff_informer *revs,
+			  const json_t *set, const json_t *live);
+
 #endif /* SKIFF_CM_H */

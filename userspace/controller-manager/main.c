@@ -106,7 +106,10 @@ static int parse_cidr(const char *text, int size)
 		return -EINVAL;
 	if (ntohl(in.s_addr) & (0xffffffffu >> len))
 		return -EINVAL;
-	return size <= len ? -ERANGE : 0;
+	if (size <= len)
+		return -ERANGE;
+	/* At most 2^16 node subnets, as Kubernetes' cidrset. */
+	return size - len > 16 ? -E2BIG : 0;
 }
 
 struct lead_args {
@@ -157,6 +160,7 @@ int main(int argc, char **argv)
 		.pod_eviction_timeout_ms = 300000,
 	};
 	int opt, r;
+	int64_t ms;
 	bool on;
 	char *end;
 
@@ -185,17 +189,18 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 		case 'e':
-			r = (int)skiff_parse_duration(optarg);
-			if (r <= 0) {
-				fprintf(stderr, PROG ": --%s: not a duration: \"%s\"\n",
+			ms = skiff_parse_duration(optarg);
+			if (ms <= 0 || ms > 24LL * 3600 * 1000) {
+				fprintf(stderr,
+					PROG ": --%s: want 1ms to 24h (40s, 500ms, 5m): \"%s\"\n",
 					opt == 'g' ? "node-monitor-grace-period" :
 					"pod-eviction-timeout", optarg);
 				return 2;
 			}
 			if (opt == 'g')
-				cm.node_monitor_grace_ms = r;
+				cm.node_monitor_grace_ms = ms;
 			else
-				cm.pod_eviction_timeout_ms = r;
+				cm.pod_eviction_timeout_ms = ms;
 			break;
 		case 'C':
 			a.list = optarg;
@@ -218,6 +223,12 @@ int main(int argc, char **argv)
 	if (r == -ERANGE) {
 		fprintf(stderr, PROG
 			": --node-cidr-size %d must be longer than the prefix of --cluster-cidr %s\n",
+			cm.node_cidr_size, cm.cluster_cidr);
+		return 2;
+	}
+	if (r == -E2BIG) {
+		fprintf(stderr,
+			PROG ": --node-cidr-size %d: at most 16 more than the prefix of %s\n",
 			cm.node_cidr_size, cm.cluster_cidr);
 		return 2;
 	}
