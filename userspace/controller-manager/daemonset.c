@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "cm.h"
+#include "nodematch.h"
 #include "selector.h"
 #include "util.h"
 
@@ -76,30 +77,15 @@ struct look {
 
 /* ---- which nodes --------------------------------------------------------- */
 
-/* Kubernetes' ToleratesTaint. */
-static bool tolerates(const json_t *tolerations, const json_t *taint)
+/* nodeSelector and the required node affinity of pod spec @spec. */
+static bool affinity_holds(const json_t *spec, const json_t *node)
 {
-	const char *key = skiff_str(taint, "key") ?: "";
-	const char *effect = skiff_str(taint, "effect") ?: "";
-	const char *value = skiff_str(taint, "value") ?: "";
-	const json_t *t;
-	size_t i;
+	const json_t *labels = json_object_get(json_object_get(node, "metadata"),
+					       "labels");
 
-	json_array_foreach(tolerations, i, t) {
-		const char *tkey = skiff_str(t, "key") ?: "";
-		const char *teffect = skiff_str(t, "effect") ?: "";
-		const char *op = skiff_str(t, "operator") ?: "";
-
-		if ((*teffect && strcmp(teffect, effect)) ||
-		    (*tkey && strcmp(tkey, key)))
-			continue;
-		if (!strcmp(op, "Exists"))
-			return true;
-		if ((!*op || !strcmp(op, "Equal")) &&
-		    !strcmp(skiff_str(t, "value") ?: "", value))
-			return true;
-	}
-	return false;
+	return skiff_node_affinity_matches(json_object_get(spec, "nodeSelector"),
+					   skiff_required_node_affinity(spec),
+					   labels, skiff_meta(node, "name"));
 }
 
 /*
@@ -109,110 +95,10 @@ static bool tolerates(const json_t *tolerations, const json_t *taint)
 static bool untolerated(const json_t *node, const json_t *spec,
 			bool no_schedule)
 {
-	const json_t *tolerations = json_object_get(spec, "tolerations");
-	const json_t *taint;
-	size_t i;
-
-	json_array_foreach(json_object_get(json_object_get(node, "spec"), "taints"),
-			   i, taint) {
-		const char *effect = skiff_str(taint, "effect") ?: "";
-
-		if (strcmp(effect, "NoExecute") &&
-		    (!no_schedule || strcmp(effect, "NoSchedule")))
-			continue;
-		if (!tolerates(tolerations, taint))
-			return true;
-	}
-	return false;
-}
-
-static bool in_values(const json_t *values, const char *v)
-{
-	const json_t *x;
-	size_t i;
-
-	json_array_foreach(values, i, x)
-		if (!strcmp(json_string_value(x) ?: "", v))
-			return true;
-	return false;
-}
-
-/* A NodeSelectorRequirement on @actual (NULL: no such label). */
-static bool requirement(const json_t *req, const char *actual)
-{
-	const char *op = skiff_str(req, "operator") ?: "";
-	const json_t *values = json_object_get(req, "values");
-	char *end;
-	long long have, want;
-
-	if (!strcmp(op, "In"))
-		return actual && in_values(values, actual);
-	if (!strcmp(op, "NotIn"))
-		return !actual || !in_values(values, actual);
-	if (!strcmp(op, "Exists"))
-		return actual;
-	if (!strcmp(op, "DoesNotExist"))
-		return !actual;
-	if ((strcmp(op, "Gt") && strcmp(op, "Lt")) || !actual ||
-	    json_array_size(values) != 1)
-		return false;
-	have = strtoll(actual, &end, 10);
-	if (*end || !*actual)
-		return false;
-	want = strtoll(json_string_value(json_array_get(values, 0)) ?: "x",
-		       &end, 10);
-	if (*end)
-		return false;
-	return op[0] == 'G' ? have > want : have < want;
-}
-
-/* A NodeSelectorTerm: all its requirements hold; an empty one none. */
-static bool term_holds(const json_t *term, const json_t *node)
-{
-	const json_t *labels = json_object_get(json_object_get(node, "metadata"),
-					       "labels");
-	const json_t *exprs = json_object_get(term, "matchExpressions");
-	const json_t *fields = json_object_get(term, "matchFields");
-	const json_t *req;
-	size_t i;
-
-	if (!json_array_size(exprs) && !json_array_size(fields))
-		return false;
-	json_array_foreach(exprs, i, req)
-		if (!requirement(req,
-				 json_string_value(json_object_get(labels,
-								   skiff_str(req, "key") ?: ""))))
-			return false;
-	json_array_foreach(fields, i, req)
-		if (strcmp(skiff_str(req, "key") ?: "", "metadata.name") ||
-		    !requirement(req, skiff_meta(node, "name")))
-			return false;
-	return true;
-}
-
-/* nodeSelector and the required node affinity of pod spec @spec. */
-static bool affinity_holds(const json_t *spec, const json_t *node)
-{
-	const json_t *labels = json_object_get(json_object_get(node, "metadata"),
-					       "labels");
-	const json_t *required, *terms, *term, *v;
-	const char *k;
-	size_t i;
-
-	json_object_foreach((json_t *)json_object_get(spec, "nodeSelector"), k, v)
-		if (strcmp(json_string_value(json_object_get(labels, k)) ?: "\n",
-			   json_string_value(v) ?: ""))
-			return false;
-	required = json_object_get(json_object_get(json_object_get(spec, "affinity"),
-						   "nodeAffinity"),
-				   "requiredDuringSchedulingIgnoredDuringExecution");
-	if (!required)
-		return true;
-	terms = json_object_get(required, "nodeSelectorTerms");
-	json_array_foreach(terms, i, term)
-		if (term_holds(term, node))
-			return true;
-	return false;
+	return skiff_untolerated_taint(json_object_get(json_object_get(node, "spec"),
+						       "taints"),
+				       json_object_get(spec, "tolerations"),
+				       no_schedule);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sched.h"
+#include "nodematch.h"
 #include "selector.h"
 
 /* What kube-scheduler counts for a container without requests, to score. */
@@ -209,7 +210,7 @@ static void anti_affinity(struct sched *s, struct pod_req *r,
 
 int pod_req_init(struct sched *s, struct pod_req *r, const json_t *pod)
 {
-	const json_t *spec, *affinity;
+	const json_t *spec;
 
 	memset(r, 0, sizeof(*r));
 	r->pod = pod;
@@ -225,10 +226,7 @@ int pod_req_init(struct sched *s, struct pod_req *r, const json_t *pod)
 	r->node_selector = json_object_get(spec, "nodeSelector");
 	if (!json_object_size(r->node_selector))
 		r->node_selector = NULL;
-	affinity = json_object_get(json_object_get(spec, "affinity"), "nodeAffinity");
-	affinity = json_object_get(affinity,
-				   "requiredDuringSchedulingIgnoredDuringExecution");
-	r->node_terms = json_object_get(affinity, "nodeSelectorTerms");
+	r->node_required = skiff_required_node_affinity(spec);
 	r->tolerations = json_object_get(spec, "tolerations");
 	/* Only when placing: a placed pod's share needs no anti-affinity. */
 	if (!skiff_str(pod, "spec.nodeName") && s)
@@ -240,139 +238,6 @@ void pod_req_free(struct pod_req *r)
 {
 	json_decref(r->ports);
 	json_decref(r->anti_values);
-}
-
-static bool tolerated(const json_t *taint, const json_t *tolerations)
-{
-	const char *key = json_string_value(json_object_get(taint, "key")) ?: "";
-	const char *value = json_string_value(json_object_get(taint, "value")) ?: "";
-	const char *effect = json_string_value(json_object_get(taint, "effect")) ?: "";
-	const json_t *t;
-	size_t i;
-
-	json_array_foreach(tolerations, i, t) {
-		const char *tkey = json_string_value(json_object_get(t, "key")) ?: "";
-		const char *op = json_string_value(json_object_get(t, "operator")) ?: "Equal";
-		const char *tval = json_string_value(json_object_get(t, "value")) ?: "";
-		const char *teff = json_string_value(json_object_get(t, "effect")) ?: "";
-
-		if (*teff && strcmp(teff, effect))
-			continue;
-		if (*tkey && strcmp(tkey, key))
-			continue;
-		if (!*tkey && strcmp(op, "Exists"))
-			continue;
-		if (!strcmp(op, "Exists") || !strcmp(tval, value))
-			return true;
-	}
-	return false;
-}
-
-/* The first NoSchedule/NoExecute taint the pod does not tolerate. */
-static const json_t *untolerated(const struct pod_req *r,
-				 const struct node_info *n)
-{
-	const json_t *taint;
-	const char *effect;
-	size_t i;
-
-	json_array_foreach(n->taints, i, taint) {
-		effect = json_string_value(json_object_get(taint, "effect")) ?: "";
-		if (strcmp(effect, "NoSchedule") && strcmp(effect, "NoExecute"))
-			continue;
-		if (!tolerated(taint, r->tolerations))
-			return taint;
-	}
-	return NULL;
-}
-
-static bool number_cmp(const char *label, const json_t *values, bool greater)
-{
-	const char *v = json_string_value(json_array_get(values, 0));
-	char *end1, *end2;
-	long long a, b;
-
-	if (!label || !v || json_array_size(values) != 1)
-		return false;
-	a = strtoll(label, &end1, 10);
-	b = strtoll(v, &end2, 10);
-	if (*end1 || *end2 || !*label || !*v)
-		return false;
-	return greater ? a > b : a < b;
-}
-
-static bool in_values(const char *v, const json_t *values)
-{
-	const json_t *x;
-	size_t i;
-
-	json_array_foreach(values, i, x)
-		if (v && !strcmp(json_string_value(x) ?: "", v))
-			return true;
-	return false;
-}
-
-static bool requirement(const json_t *req, const char *actual)
-{
-	const char *op = json_string_value(json_object_get(req, "operator")) ?: "";
-	const json_t *values = json_object_get(req, "values");
-
-	if (!strcmp(op, "In"))
-		return in_values(actual, values);
-	if (!strcmp(op, "NotIn"))
-		return !in_values(actual, values);
-	if (!strcmp(op, "Exists"))
-		return actual;
-	if (!strcmp(op, "DoesNotExist"))
-		return !actual;
-	if (!strcmp(op, "Gt"))
-		return number_cmp(actual, values, true);
-	if (!strcmp(op, "Lt"))
-		return number_cmp(actual, values, false);
-	return false;
-}
-
-static bool term_matches(const json_t *term, const struct node_info *n)
-{
-	const json_t *exprs = json_object_get(term, "matchExpressions");
-	const json_t *fields = json_object_get(term, "matchFields"), *req;
-	size_t i;
-
-	if (!json_array_size(exprs) && !json_array_size(fields))
-		return false;
-	json_array_foreach(exprs, i, req) {
-		const char *key = json_string_value(json_object_get(req, "key"));
-
-		if (!requirement(req, node_label(n, key ?: "")))
-			return false;
-	}
-	json_array_foreach(fields, i, req) {
-		const char *field = json_string_value(json_object_get(req, "key")) ?: "";
-
-		if (strcmp(field, "metadata.name") || !requirement(req, n->name))
-			return false;
-	}
-	return true;
-}
-
-static bool affinity_matches(const struct pod_req *r,
-			     const struct node_info *n)
-{
-	const char *key, *label;
-	const json_t *v;
-	size_t i;
-
-	json_object_foreach((json_t *)r->node_selector, key, v) {
-		label = node_label(n, key);
-		if (!label || strcmp(label, json_string_value(v) ?: ""))
-			return false;
-	}
-	if (!r->node_terms)
-		return true;
-	json_array_foreach(r->node_terms, i, v)
-		if (term_matches(v, n))
-			return true;
-	return false;
 }
 
 static bool ports_conflict(const struct pod_req *r, const struct node_info *n)
@@ -422,7 +287,8 @@ const char *node_filter(const struct pod_req *r, const struct node_info *n)
 		return "node(s) were unschedulable";
 	if (!n->ready)
 		return "node(s) were not ready";
-	taint = n->taints ? untolerated(r, n) : NULL;
+	taint = n->taints ?
+		skiff_untolerated_taint(n->taints, r->tolerations, true) : NULL;
 	if (taint) {
 		snprintf(taint_reason, sizeof(taint_reason),
 			 "node(s) had untolerated taint {%s: %s}",
@@ -430,7 +296,9 @@ const char *node_filter(const struct pod_req *r, const struct node_info *n)
 			 json_string_value(json_object_get(taint, "value")) ?: "");
 		return taint_reason;
 	}
-	if ((r->node_selector || r->node_terms) && !affinity_matches(r, n))
+	if ((r->node_selector || r->node_required) &&
+	    !skiff_node_affinity_matches(r->node_selector, r->node_required,
+					 n->labels, n->name))
 		return "node(s) didn't match Pod's node affinity/selector";
 	if (n->pods + 1 > n->alloc_pods)
 		return "Too many pods";

@@ -44,7 +44,7 @@ struct pod_req {
 	int64_t score_cpu, score_mem;	/* with defaults for none */
 	const char *owner;		/* controller uid or NULL */
 	const json_t *node_selector;	/* spec.nodeSelector */
-	const json_t *node_terms;	/* required nodeSelectorTerms */
+	const json_t *node_required;	/* required node affinity */
 	const json_t *tolerations;
 	json_t *ports;			/* host ports asked, keys as above */
 	json_t *anti_values;		/* per anti-affinity term: values taken */
