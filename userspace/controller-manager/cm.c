@@ -101,7 +101,6 @@ struct write {
 	struct skiff_queue *q;
 	struct skiff_informer *inf;
 	bool delete;
-	bool create;
 	char what[];	/* "METHOD PATH" then the key */
 };
 
@@ -110,18 +109,21 @@ static void written(long code, json_t *answer, void *arg)
 	struct write *w = arg;
 	const char *key = w->what + strlen(w->what) + 1;
 	bool ok = code >= 200 && code < 300;
+	/*
+	 * 409 (a stale resourceVersion, or created meanwhile) and 404 (gone
+	 * meanwhile) say the cache was behind: the key looks again at once,
+	 * with what the watch brings. Anything else backs off.
+	 */
+	bool behind = code == 409 || code == 404;
 
 	if (ok && w->inf)
 		skiff_informer_wrote(w->inf, answer, w->delete);
-	if (!ok && !(w->delete && code == 404) &&
-	    !(w->create && code == 409) && code != 409)
+	if (!ok && !behind)
 		fprintf(stderr, "controller-manager: %s: HTTP %ld: %s\n",
 			w->what, code,
 			json_string_value(json_object_get(answer, "message")) ?:
 			"no answer");
-	/* A conflict means the cache was behind: look again at once. */
-	skiff_queue_done(w->q, key, !ok && code != 409 &&
-			 !(w->delete && code == 404));
+	skiff_queue_done(w->q, key, !ok && !behind);
 	free(w);
 }
 
@@ -146,7 +148,6 @@ void cm_write(struct cm *cm, struct skiff_queue *q, const char *key,
 	w->q = q;
 	w->inf = inf;
 	w->delete = !strcmp(method, "DELETE");
-	w->create = !strcmp(method, "POST");
 	sprintf(w->what, "%s %s", method, path);
 	strcpy(w->what + what_len + 1, key);
 	skiff_queue_busy(q, key);

@@ -80,9 +80,9 @@ struct skiff_queue *cm_queue(struct cm *cm, skiff_work_fn work, void *arg);
 /*
  * Sends a write on behalf of @key of @q (which rests until the answer).
  * The answered object goes into @inf's cache (may be NULL); @path is taken
- * over; @type NULL is application/json. A DELETE answered 404, or a
- * create answered 409 AlreadyExists, is not a failure (someone did it);
- * any other error backs the key off and is logged.
+ * over; @type NULL is application/json. An answer of 404 (gone) or 409
+ * (conflict, or created already) means the cache was behind: the key looks
+ * again at once. Any other error backs the key off and is logged.
  */
 void cm_write(struct cm *cm, struct skiff_queue *q, const char *key,
 	      struct skiff_informer *inf, const char *method, char *path,
