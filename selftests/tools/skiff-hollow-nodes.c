@@ -41,6 +41,7 @@ struct hollow {
 	int64_t heartbeat_ms;
 	unsigned int next_ip;
 	unsigned long beats;
+	int first_round;	/* first Lease writes not answered yet */
 	json_t *mine;		/* node name -> index */
 	json_t *busy;		/* pod key -> true: a write in flight */
 };
@@ -87,10 +88,15 @@ static json_t *node_object(const struct hollow *h, int i)
 
 static void renew_done(long code, json_t *answer, void *arg)
 {
+	struct hollow *h = arg;
+
 	(void)answer;
-	(void)arg;
 	if (code != 200 && code != 201 && code != 409)
 		fprintf(stderr, PROG ": lease renewal: HTTP %ld\n", code);
+	/* Up once every node has its Lease: a test can start from there. */
+	if (h->first_round && !--h->first_round)
+		fprintf(stderr, PROG ": %d node(s) %s up\n", h->n_nodes,
+			h->prefix);
 }
 
 /* Every node's Lease, created or replaced, with a fresh renewTime. */
@@ -115,13 +121,13 @@ static void heartbeat(void *arg)
 			skiff_client_send(h->c, "POST",
 					  skiff_path(&skiff_leases, NODE_LEASE_NS,
 						     NULL, NULL),
-					  NULL, lease, renew_done, NULL);
+					  NULL, lease, renew_done, h);
 		else
 			skiff_client_send(h->c, "PATCH",
 					  skiff_path(&skiff_leases, NODE_LEASE_NS,
 						     name, NULL),
 					  "application/merge-patch+json", lease,
-					  renew_done, NULL);
+					  renew_done, h);
 		json_decref(lease);
 	}
 	h->beats++;
@@ -419,6 +425,7 @@ int main(int argc, char **argv)
 		}
 		json_object_set_new(h.mine, name, json_integer(i));
 	}
+	h.first_round = h.n_nodes;
 	heartbeat(&h);
 	if (run_pods) {
 		h.pods = skiff_informer_new(h.c, &skiff_pods, NULL);
@@ -426,6 +433,5 @@ int main(int argc, char **argv)
 			return 1;
 		skiff_informer_start(h.pods);
 	}
-	fprintf(stderr, PROG ": %d node(s) %s up\n", h.n_nodes, h.prefix);
 	return skiff_loop_run(loop) ? 1 : 0;
 }
