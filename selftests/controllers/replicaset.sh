@@ -101,6 +101,29 @@ test_min_ready_seconds() {
 	wait_json 20 "$RS/web" '.status.availableReplicas == 2'
 }
 
+# A controller manager that missed more than the server's history (its
+# watch answered 410 Gone) lists again and acts on what changed meanwhile.
+test_resync_after_gone() {
+	local i
+
+	cluster_start --history 20
+	hollow_start node
+	cm_start --controllers replicaset
+	api_expect 201 POST "$RS" "$(rs web 2)"
+	wait_json 20 "$RS/web" '.status.readyReplicas == 2'
+	kill -STOP "$(cat "$API_DIR/cm.pid")"
+	apiserver_restart
+	api_expect 200 PATCH "$RS/web" '{"spec":{"replicas":3}}' application/merge-patch+json
+	api_expect 201 POST /api/v1/namespaces/default/configmaps '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"churn"}}'
+	for i in $(seq 1 40); do
+		api PATCH /api/v1/namespaces/default/configmaps/churn \
+			"{\"data\":{\"k\":\"$i\"}}" application/merge-patch+json
+	done
+	api_expect 410 GET "$RS?watch=1&resourceVersion=2"
+	kill -CONT "$(cat "$API_DIR/cm.pid")"
+	wait_json 30 "$RS/web" '.status.readyReplicas == 3 and .status.observedGeneration == 2'
+}
+
 # Two controller managers: one leads; killed, the other takes over.
 test_leader_failover() {
 	cluster_start
@@ -138,4 +161,5 @@ test_bad_flags() {
 
 run_tests test_scale_up_and_down test_not_ready_pods_go_first \
 	test_replaces_a_deleted_pod test_adopts_orphans_releases_strays \
-	test_min_ready_seconds test_leader_failover test_bad_flags
+	test_min_ready_seconds test_resync_after_gone test_leader_failover \
+	test_bad_flags

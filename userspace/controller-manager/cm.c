@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cm.h"
+#include "selector.h"
 
 static char *index_uid(const json_t *obj)
 {
@@ -173,6 +174,44 @@ bool cm_controlled_by(const json_t *obj, const json_t *owner)
 	const char *uid = skiff_controller_uid(obj);
 
 	return uid && !strcmp(uid, skiff_meta(owner, "uid") ?: "");
+}
+
+bool cm_selects(const json_t *owner, const json_t *obj)
+{
+	const json_t *labels = json_object_get(json_object_get(obj, "metadata"),
+					       "labels");
+	struct skiff_selector *sel;
+	char err[128];
+	bool match;
+
+	if (skiff_label_selector_from_json(json_object_get(json_object_get(owner, "spec"),
+							   "selector"),
+					   &sel, err, sizeof(err)))
+		return false;
+	match = !skiff_selector_empty(sel) &&
+		skiff_selector_match_labels(sel, labels);
+	skiff_selector_free(sel);
+	return match;
+}
+
+void cm_queue_owners(struct skiff_queue *q, struct skiff_informer *owners,
+		     const json_t *obj,
+		     bool (*may_adopt)(const json_t *owner, const json_t *obj))
+{
+	const char *uid = skiff_controller_uid(obj), *key;
+	const json_t *found, *owner;
+
+	if (uid) {
+		found = skiff_informer_indexed(owners, CM_BY_UID, uid);
+		json_object_foreach((json_t *)found, key, owner)
+			skiff_queue_add(q, key);
+		return;
+	}
+	found = skiff_informer_indexed(owners, CM_BY_NAMESPACE,
+				       skiff_meta(obj, "namespace") ?: "");
+	json_object_foreach((json_t *)found, key, owner)
+		if (cm_selects(owner, obj) && (!may_adopt || may_adopt(owner, obj)))
+			skiff_queue_add(q, key);
 }
 
 /* ---- ControllerRevisions ------------------------------------------------ */

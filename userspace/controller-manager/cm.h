@@ -94,6 +94,18 @@ json_t *cm_owner_ref(const json_t *owner);
 /* Does @obj have a controller ownerReference to @owner's uid? */
 bool cm_controlled_by(const json_t *obj, const json_t *owner);
 
+/* Does @owner's spec.selector, not empty, select @obj by its labels? */
+bool cm_selects(const json_t *owner, const json_t *obj);
+
+/*
+ * Queues in @q what in @owners controls @obj (by uid), or, when @obj has no
+ * controller, those of its namespace that may adopt it: their selector
+ * selects it and @may_adopt (NULL: no more) agrees.
+ */
+void cm_queue_owners(struct skiff_queue *q, struct skiff_informer *owners,
+		     const json_t *obj,
+		     bool (*may_adopt)(const json_t *owner, const json_t *obj));
+
 /*
  * ControllerRevisions: the pod template history of DaemonSets and
  * StatefulSets (what kubectl rollout history and undo read). Each holds

@@ -182,54 +182,6 @@ static const char *target_node(const json_t *pod)
 
 /* ---- handlers ------------------------------------------------------------ */
 
-static bool selects(const json_t *ds, const json_t *pod)
-{
-	struct skiff_selector *sel;
-	char err[128];
-	bool match;
-
-	if (skiff_label_selector_from_json(json_object_get(json_object_get(ds, "spec"),
-							   "selector"),
-					   &sel, err, sizeof(err)))
-		return false;
-	match = !skiff_selector_empty(sel) &&
-		skiff_selector_match_labels(sel,
-					    json_object_get(json_object_get(pod, "metadata"),
-							    "labels"));
-	skiff_selector_free(sel);
-	return match;
-}
-
-static void queue_owner(struct ds_ctl *d, const json_t *obj)
-{
-	const char *uid = skiff_controller_uid(obj);
-	const json_t *sets, *ds;
-	const char *key;
-
-	if (!uid)
-		return;
-	sets = skiff_informer_indexed(d->sets, CM_BY_UID, uid);
-	json_object_foreach((json_t *)sets, key, ds)
-		skiff_queue_add(d->q, key);
-}
-
-/* Queue the DaemonSet controlling @pod, or those that may adopt it. */
-static void queue_for_pod(struct ds_ctl *d, const json_t *pod)
-{
-	const json_t *sets, *ds;
-	const char *key;
-
-	if (skiff_controller_uid(pod)) {
-		queue_owner(d, pod);
-		return;
-	}
-	sets = skiff_informer_indexed(d->sets, CM_BY_NAMESPACE,
-				      skiff_meta(pod, "namespace") ?: "");
-	json_object_foreach((json_t *)sets, key, ds)
-		if (selects(ds, pod))
-			skiff_queue_add(d->q, key);
-}
-
 static void pod_changed(enum skiff_change change, const json_t *old,
 			const json_t *pod, void *arg)
 {
@@ -237,8 +189,8 @@ static void pod_changed(enum skiff_change change, const json_t *old,
 
 	(void)change;
 	if (old)
-		queue_for_pod(d, old);
-	queue_for_pod(d, pod);
+		cm_queue_owners(d->q, d->sets, old, NULL);
+	cm_queue_owners(d->q, d->sets, pod, NULL);
 }
 
 static void queue_all(struct ds_ctl *d)
@@ -268,9 +220,13 @@ static void node_changed(enum skiff_change change, const json_t *old,
 static void rev_changed(enum skiff_change change, const json_t *old,
 			const json_t *rev, void *arg)
 {
+	struct ds_ctl *d = arg;
+
 	(void)change;
 	(void)old;
-	queue_owner(arg, rev);
+	/* Only its owner's; a revision without one is no set's business. */
+	if (skiff_controller_uid(rev))
+		cm_queue_owners(d->q, d->sets, rev, NULL);
 }
 
 static void ds_changed(enum skiff_change change, const json_t *old,
@@ -431,7 +387,7 @@ static void claim(struct look *l)
 
 	json_object_foreach((json_t *)pods, pkey, pod) {
 		const char *owner = skiff_controller_uid(pod);
-		bool match = selects(l->ds, pod);
+		bool match = cm_selects(l->ds, pod);
 		json_t *refs;
 
 		if (owner && !cm_controlled_by(pod, l->ds))

@@ -1231,43 +1231,17 @@ static void reconcile(const char *key, void *arg)
 
 /* ---- events -------------------------------------------------------------- */
 
-static void queue_deployments(struct deploy_ctl *c, const json_t *set)
+/* An orphan being deleted is adopted by nobody. */
+static bool rs_adoptable(const json_t *deploy, const json_t *rs)
 {
-	const json_t *d;
-	const char *key;
-
-	json_object_foreach((json_t *)set, key, d)
-		skiff_queue_add(c->q, key);
+	(void)deploy;
+	return !skiff_deleting(rs);
 }
 
-/* The Deployment controlling @rs, or those that may adopt it. */
+/* Queue the Deployment owning @rs, or those that may adopt it. */
 static void queue_for_rs(struct deploy_ctl *c, const json_t *rs)
 {
-	const char *uid = skiff_controller_uid(rs), *key;
-	const json_t *deps, *d;
-	struct skiff_selector *sel;
-	char err[128];
-
-	if (uid) {
-		queue_deployments(c, skiff_informer_indexed(c->deploys, CM_BY_UID, uid));
-		return;
-	}
-	if (skiff_deleting(rs))
-		return;
-	deps = skiff_informer_indexed(c->deploys, CM_BY_NAMESPACE,
-				      skiff_meta(rs, "namespace") ?: "");
-	json_object_foreach((json_t *)deps, key, d) {
-		if (skiff_label_selector_from_json(json_object_get(json_object_get(d, "spec"),
-								   "selector"),
-						   &sel, err, sizeof(err)))
-			continue;
-		if (!skiff_selector_empty(sel) &&
-		    skiff_selector_match_labels(sel,
-						json_object_get(json_object_get(rs, "metadata"),
-								"labels")))
-			skiff_queue_add(c->q, key);
-		skiff_selector_free(sel);
-	}
+	cm_queue_owners(c->q, c->deploys, rs, rs_adoptable);
 }
 
 static void rs_changed(enum skiff_change change, const json_t *old,

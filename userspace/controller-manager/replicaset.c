@@ -27,37 +27,6 @@ struct rs_ctl {
 
 static struct rs_ctl rs_ctl;
 
-/* Queue the ReplicaSet controlling @pod, or those that may adopt it. */
-static void queue_for_pod(struct rs_ctl *r, const json_t *pod)
-{
-	const char *uid = skiff_controller_uid(pod);
-	const json_t *sets, *rs;
-	const char *key;
-	struct skiff_selector *sel;
-	char err[128];
-
-	if (uid) {
-		sets = skiff_informer_indexed(r->rs, CM_BY_UID, uid);
-		json_object_foreach((json_t *)sets, key, rs)
-			skiff_queue_add(r->q, key);
-		return;
-	}
-	sets = skiff_informer_indexed(r->rs, CM_BY_NAMESPACE,
-				      skiff_meta(pod, "namespace") ?: "");
-	json_object_foreach((json_t *)sets, key, rs) {
-		if (skiff_label_selector_from_json(json_object_get(json_object_get(rs, "spec"),
-								   "selector"),
-						   &sel, err, sizeof(err)))
-			continue;
-		if (!skiff_selector_empty(sel) &&
-		    skiff_selector_match_labels(sel,
-						json_object_get(json_object_get(pod, "metadata"),
-								"labels")))
-			skiff_queue_add(r->q, key);
-		skiff_selector_free(sel);
-	}
-}
-
 static void pod_changed(enum skiff_change change, const json_t *old,
 			const json_t *pod, void *arg)
 {
@@ -65,8 +34,8 @@ static void pod_changed(enum skiff_change change, const json_t *old,
 
 	(void)change;
 	if (old)
-		queue_for_pod(r, old);
-	queue_for_pod(r, pod);
+		cm_queue_owners(r->q, r->rs, old, NULL);
+	cm_queue_owners(r->q, r->rs, pod, NULL);
 }
 
 static void rs_changed(enum skiff_change change, const json_t *old,

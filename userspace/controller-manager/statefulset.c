@@ -88,42 +88,10 @@ static long ordinal_of(const json_t *set, const json_t *pod)
 	return *end || n > 0x7fffffff ? -1 : n;
 }
 
-static bool selects(const json_t *set, const json_t *pod)
+/* Only a pod named as one of the set's may join it. */
+static bool is_member(const json_t *set, const json_t *pod)
 {
-	struct skiff_selector *sel;
-	char err[128];
-	bool match;
-
-	if (skiff_label_selector_from_json(json_object_get(json_object_get(set, "spec"),
-							   "selector"),
-					   &sel, err, sizeof(err)))
-		return false;
-	match = !skiff_selector_empty(sel) &&
-		skiff_selector_match_labels(sel,
-					    json_object_get(json_object_get(pod, "metadata"),
-							    "labels"));
-	skiff_selector_free(sel);
-	return match;
-}
-
-/* Queue the set controlling @pod, or those that may adopt it. */
-static void queue_for_pod(struct sts_ctl *s, const json_t *pod)
-{
-	const char *uid = skiff_controller_uid(pod);
-	const json_t *sets, *set;
-	const char *key;
-
-	if (uid) {
-		sets = skiff_informer_indexed(s->sets, CM_BY_UID, uid);
-		json_object_foreach((json_t *)sets, key, set)
-			skiff_queue_add(s->q, key);
-		return;
-	}
-	sets = skiff_informer_indexed(s->sets, CM_BY_NAMESPACE,
-				      skiff_meta(pod, "namespace") ?: "");
-	json_object_foreach((json_t *)sets, key, set)
-		if (ordinal_of(set, pod) >= 0 && selects(set, pod))
-			skiff_queue_add(s->q, key);
+	return ordinal_of(set, pod) >= 0;
 }
 
 static void pod_changed(enum skiff_change change, const json_t *old,
@@ -133,8 +101,8 @@ static void pod_changed(enum skiff_change change, const json_t *old,
 
 	(void)change;
 	if (old)
-		queue_for_pod(s, old);
-	queue_for_pod(s, pod);
+		cm_queue_owners(s->q, s->sets, old, is_member);
+	cm_queue_owners(s->q, s->sets, pod, is_member);
 }
 
 /* A revision changed (someone deleted one, say): its set looks again. */
@@ -336,7 +304,7 @@ static int claim(struct look *l)
 		if (owner && !cm_controlled_by(pod, l->set))
 			continue;
 		ord = ordinal_of(l->set, pod);
-		match = ord >= 0 && selects(l->set, pod);
+		match = ord >= 0 && cm_selects(l->set, pod);
 		if (owner && !match) {
 			patch_owner(l, pod, json_array());
 			continue;
