@@ -158,6 +158,47 @@ void cm_write(struct cm *cm, struct skiff_queue *q, const char *key,
 	}
 }
 
+void cm_patch_status(struct cm *cm, struct skiff_queue *q, const char *key,
+		     struct skiff_informer *inf, const json_t *obj,
+		     const json_t *patch)
+{
+	cm_write(cm, q, key, inf, "PATCH",
+		 skiff_path(skiff_informer_kind(inf), skiff_meta(obj, "namespace"),
+			    skiff_meta(obj, "name"), "status"),
+		 "application/merge-patch+json", patch);
+}
+
+void cm_bump_collisions(struct cm *cm, struct skiff_queue *q,
+			const char *key, struct skiff_informer *inf,
+			const json_t *obj)
+{
+	json_t *patch = json_pack("{s:{s:I}}", "status", "collisionCount",
+				  skiff_int(obj, "status.collisionCount", 0) + 1);
+
+	cm_patch_status(cm, q, key, inf, obj, patch);
+	json_decref(patch);
+}
+
+struct skiff_selector *cm_selector(const json_t *owner, const char *what,
+				   const char *key)
+{
+	struct skiff_selector *sel;
+	char err[128];
+
+	if (skiff_label_selector_from_json(json_object_get(json_object_get(owner, "spec"),
+							   "selector"),
+					   &sel, err, sizeof(err))) {
+		fprintf(stderr, "%s %s: bad selector: %s\n", what, key, err);
+		return NULL;
+	}
+	if (skiff_selector_empty(sel)) {
+		fprintf(stderr, "%s %s: bad selector: empty\n", what, key);
+		skiff_selector_free(sel);
+		return NULL;
+	}
+	return sel;
+}
+
 json_t *cm_owner_ref(const json_t *owner)
 {
 	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:b}",

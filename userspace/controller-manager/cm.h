@@ -88,6 +88,26 @@ void cm_write(struct cm *cm, struct skiff_queue *q, const char *key,
 	      struct skiff_informer *inf, const char *method, char *path,
 	      const char *type, const json_t *body);
 
+/*
+ * cm_write of a merge patch (@patch, {"status": {...}}) to the status
+ * subresource of @obj, a cached object of @inf.
+ */
+void cm_patch_status(struct cm *cm, struct skiff_queue *q, const char *key,
+		     struct skiff_informer *inf, const json_t *obj,
+		     const json_t *patch);
+
+/* One more status.collisionCount: the next revision name hashes anew. */
+void cm_bump_collisions(struct cm *cm, struct skiff_queue *q,
+			const char *key, struct skiff_informer *inf,
+			const json_t *obj);
+
+/*
+ * @owner's spec.selector, parsed, or NULL when it is invalid or empty (said
+ * on stderr as "@what @key: bad selector"); free with skiff_selector_free.
+ */
+struct skiff_selector *cm_selector(const json_t *owner, const char *what,
+				   const char *key);
+
 /* The object's controller ownerReference to @owner. */
 json_t *cm_owner_ref(const json_t *owner);
 

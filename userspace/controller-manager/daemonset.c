@@ -629,22 +629,7 @@ static void update_status(struct look *l, const json_t *want)
 			  "updatedNumberScheduled", updated,
 			  "observedGeneration", gen,
 			  "collisionCount", skiff_int(st, "collisionCount", 0));
-	cm_write(l->d->cm, l->d->q, l->key, l->d->sets, "PATCH",
-		 skiff_path(&skiff_daemonsets, l->ns, skiff_meta(l->ds, "name"),
-			    "status"),
-		 "application/merge-patch+json", patch);
-	json_decref(patch);
-}
-
-static void bump_collisions(struct look *l)
-{
-	json_t *patch = json_pack("{s:{s:I}}", "status", "collisionCount",
-				  skiff_int(l->ds, "status.collisionCount", 0) + 1);
-
-	cm_write(l->d->cm, l->d->q, l->key, l->d->sets, "PATCH",
-		 skiff_path(&skiff_daemonsets, l->ns, skiff_meta(l->ds, "name"),
-			    "status"),
-		 "application/merge-patch+json", patch);
+	cm_patch_status(l->d->cm, l->d->q, l->key, l->d->sets, l->ds, patch);
 	json_decref(patch);
 }
 
@@ -699,21 +684,11 @@ static int scaled(const json_t *v, int total, int dflt)
 static int look_init(struct look *l, const json_t *ds)
 {
 	const json_t *spec = json_object_get(ds, "spec");
-	struct skiff_selector *sel;
-	char err[128];
-	int bad;
+	struct skiff_selector *sel = cm_selector(ds, "daemonset", l->key);
 
-	bad = skiff_label_selector_from_json(json_object_get(spec, "selector"),
-					     &sel, err, sizeof(err));
-	if (!bad) {
-		bad = skiff_selector_empty(sel);
-		skiff_selector_free(sel);
-		snprintf(err, sizeof(err), "empty selector");
-	}
-	if (bad) {
-		fprintf(stderr, "daemonset %s: bad selector: %s\n", l->key, err);
+	if (!sel)
 		return -1;
-	}
+	skiff_selector_free(sel);
 	l->ds = ds;
 	l->ns = skiff_meta(ds, "namespace");
 	l->min_ready = skiff_int(spec, "minReadySeconds", 0);
@@ -742,7 +717,7 @@ static void reconcile(const char *key, void *arg)
 			       &collision);
 	if (!upd) {
 		if (collision)
-			bump_collisions(&l);
+			cm_bump_collisions(d->cm, d->q, key, d->sets, ds);
 		goto out;
 	}
 	l.hash = hash_of(upd) ?: "";

@@ -161,10 +161,7 @@ static void update_status(struct rs_ctl *r, const char *key, const json_t *rs,
 			  "replicas", replicas, "fullyLabeledReplicas", labeled,
 			  "readyReplicas", ready, "availableReplicas", available,
 			  "observedGeneration", gen);
-	cm_write(r->cm, r->q, key, r->rs, "PATCH",
-		 skiff_path(&skiff_replicasets, skiff_meta(rs, "namespace"),
-			    skiff_meta(rs, "name"), "status"),
-		 "application/merge-patch+json", patch);
+	cm_patch_status(r->cm, r->q, key, r->rs, rs, patch);
 	json_decref(patch);
 }
 
@@ -178,7 +175,6 @@ static void reconcile(const char *key, void *arg)
 	struct skiff_selector *sel;
 	json_int_t min_ready;
 	double since, now = (double)time(NULL), wait = -1;
-	char err[128];
 	const char *pkey;
 
 	if (!slash)
@@ -189,12 +185,9 @@ static void reconcile(const char *key, void *arg)
 	spec = json_object_get(rs, "spec");
 	want = (int)skiff_int(spec, "replicas", 1);
 	min_ready = skiff_int(spec, "minReadySeconds", 0);
-	if (skiff_label_selector_from_json(json_object_get(spec, "selector"),
-					   &sel, err, sizeof(err)) ||
-	    skiff_selector_empty(sel)) {
-		fprintf(stderr, "replicaset %s: bad selector: %s\n", key, err);
+	sel = cm_selector(rs, "replicaset", key);
+	if (!sel)
 		return;
-	}
 	pods = skiff_informer_indexed(r->pods, CM_BY_NAMESPACE,
 				      skiff_meta(rs, "namespace"));
 	active = calloc(json_object_size(pods) + 1, sizeof(*active));

@@ -464,23 +464,7 @@ static void update_status(struct look *l)
 			  "currentReplicas", current, "updatedReplicas", updated,
 			  "currentRevision", cur, "updateRevision", upd,
 			  "collisionCount", skiff_int(st, "collisionCount", 0));
-	cm_write(l->s->cm, l->s->q, l->key, l->s->sets, "PATCH",
-		 skiff_path(&skiff_statefulsets, l->ns,
-			    skiff_meta(l->set, "name"), "status"),
-		 "application/merge-patch+json", patch);
-	json_decref(patch);
-}
-
-/* Another object has the name of the new revision: hash again. */
-static void bump_collisions(struct look *l)
-{
-	json_t *patch = json_pack("{s:{s:I}}", "status", "collisionCount",
-				  skiff_int(l->set, "status.collisionCount", 0) + 1);
-
-	cm_write(l->s->cm, l->s->q, l->key, l->s->sets, "PATCH",
-		 skiff_path(&skiff_statefulsets, l->ns,
-			    skiff_meta(l->set, "name"), "status"),
-		 "application/merge-patch+json", patch);
+	cm_patch_status(l->s->cm, l->s->q, l->key, l->s->sets, l->set, patch);
 	json_decref(patch);
 }
 
@@ -511,22 +495,11 @@ static int look_init(struct look *l, const json_t *set)
 	const char *strategy = skiff_str(spec, "updateStrategy.type") ?: "";
 	const json_t *ru = json_object_get(json_object_get(spec, "updateStrategy"),
 					   "rollingUpdate");
-	struct skiff_selector *sel;
-	char err[128];
-	int bad;
+	struct skiff_selector *sel = cm_selector(set, "statefulset", l->key);
 
-	bad = skiff_label_selector_from_json(json_object_get(spec, "selector"),
-					     &sel, err, sizeof(err));
-	if (!bad) {
-		bad = skiff_selector_empty(sel);
-		skiff_selector_free(sel);
-		snprintf(err, sizeof(err), "empty selector");
-	}
-	if (bad) {
-		fprintf(stderr, "statefulset %s: bad selector: %s\n", l->key,
-			err);
+	if (!sel)
 		return -1;
-	}
+	skiff_selector_free(sel);
 	l->set = set;
 	l->ns = skiff_meta(set, "namespace");
 	l->replicas = (int)skiff_int(spec, "replicas", 1);
@@ -557,7 +530,7 @@ static void reconcile(const char *key, void *arg)
 				 &collision);
 	if (!l.upd) {
 		if (collision)
-			bump_collisions(&l);
+			cm_bump_collisions(s->cm, s->q, key, s->sets, set);
 		return;
 	}
 	cur = skiff_informer_get(s->revs, l.ns,
