@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "leader.h"
+#include "util.h"
 
 struct skiff_leader {
 	struct skiff_client *c;
@@ -26,23 +27,47 @@ struct skiff_leader {
 
 static void campaign(void *arg);
 
+#define DIGITS "0123456789."
+
 int64_t skiff_parse_duration(const char *text)
 {
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	};
+	const char *p = text;
+	double total = 0, v;
+	size_t i, len;
 	char *end;
-	double v;
 
 	if (!text || !*text)
 		return -1;
-	v = strtod(text, &end);
-	if (end == text || v < 0)
-		return -1;
-	if (!strcmp(end, "ms"))
-		return (int64_t)v;
-	if (!*end || !strcmp(end, "s"))
-		return (int64_t)(v * 1000);
-	if (!strcmp(end, "m"))
-		return (int64_t)(v * 60000);
-	return -1;
+	/* Plain seconds: what the flags took before units. */
+	len = strspn(text, DIGITS);
+	if (!text[len]) {
+		v = strtod(text, &end);
+		return *end || v >= 1e12 ? -1 : (int64_t)(v * 1000);
+	}
+	/* Go's time.ParseDuration: 1h30m, 1.5s, 500ms. */
+	while (*p) {
+		len = strspn(p, DIGITS);
+		v = strtod(p, &end);
+		if (!len || end != p + len)
+			return -1;
+		for (i = 0; i < ARRAY_SIZE(units); i++) {
+			len = strlen(units[i].unit);
+			if (!strncmp(end, units[i].unit, len) &&
+			    (end[len] < 'a' || end[len] > 'z'))
+				break;
+		}
+		if (i == ARRAY_SIZE(units))
+			return -1;
+		total += v * units[i].ms;
+		p = end + strlen(units[i].unit);
+	}
+	return total < 1e15 ? (int64_t)total : -1;
 }
 
 static void later(struct skiff_leader *l)

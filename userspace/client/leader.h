@@ -39,8 +39,9 @@ struct skiff_leader *skiff_leader_start(struct skiff_client *c,
 void skiff_leader_release(struct skiff_leader *l);
 
 /*
- * Parses a duration as the leader-election flags take it: "15s", "500ms",
- * "1m" or plain seconds. Milliseconds, or -1.
+ * Parses a duration as Kubernetes' flags take it (Go's ParseDuration, units
+ * ms, s, m, h: "15s", "500ms", "1m30s", "1.5h") or plain seconds ("15").
+ * Milliseconds, or -1.
  */
 int64_t skiff_parse_duration(const char *text);
 
