@@ -98,6 +98,18 @@ struct skiff_queue *cm_queue(struct cm *cm, skiff_work_fn work, void *arg)
 	return w->q;
 }
 
+void cm_queue_object(enum skiff_change change, const json_t *old,
+		     const json_t *obj, void *queue)
+{
+	char *key = skiff_object_key(obj);
+
+	(void)change;
+	(void)old;
+	if (key)
+		skiff_queue_add(queue, key);
+	free(key);
+}
+
 struct write {
 	struct skiff_queue *q;
 	struct skiff_informer *inf;

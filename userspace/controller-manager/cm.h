@@ -73,6 +73,14 @@ struct skiff_informer *cm_informer(struct cm *cm,
 bool cm_synced(const struct cm *cm);
 
 /*
+ * An informer handler that queues the changed object's own key in the
+ * work queue passed as its argument: register it with the queue,
+ * skiff_informer_on_change(inf, cm_queue_object, q).
+ */
+void cm_queue_object(enum skiff_change change, const json_t *old,
+		     const json_t *obj, void *queue);
+
+/*
  * A work queue whose work function runs only once the caches are synced.
  */
 struct skiff_queue *cm_queue(struct cm *cm, skiff_work_fn work, void *arg);

@@ -229,19 +229,6 @@ static void rev_changed(enum skiff_change change, const json_t *old,
 		cm_queue_owners(d->q, d->sets, rev, NULL);
 }
 
-static void ds_changed(enum skiff_change change, const json_t *old,
-		       const json_t *ds, void *arg)
-{
-	struct ds_ctl *d = arg;
-	char *key = skiff_object_key(ds);
-
-	(void)change;
-	(void)old;
-	if (key)
-		skiff_queue_add(d->q, key);
-	free(key);
-}
-
 /* ---- writes -------------------------------------------------------------- */
 
 static void delete_pod(struct look *l, const json_t *pod, bool force)
@@ -777,7 +764,7 @@ static int daemonset_start(struct cm *cm)
 	d->backoff = json_object();
 	if (!d->sets || !d->pods || !d->nodes || !d->revs || !d->q ||
 	    !d->backoff ||
-	    skiff_informer_on_change(d->sets, ds_changed, d) ||
+	    skiff_informer_on_change(d->sets, cm_queue_object, d->q) ||
 	    skiff_informer_on_change(d->pods, pod_changed, d) ||
 	    skiff_informer_on_change(d->nodes, node_changed, d) ||
 	    skiff_informer_on_change(d->revs, rev_changed, d))

@@ -1255,19 +1255,6 @@ static void rs_changed(enum skiff_change change, const json_t *old,
 	queue_for_rs(c, rs);
 }
 
-static void deployment_changed(enum skiff_change change, const json_t *old,
-			       const json_t *d, void *arg)
-{
-	struct deploy_ctl *c = arg;
-	char *key = skiff_object_key(d);
-
-	(void)change;
-	(void)old;
-	if (key)
-		skiff_queue_add(c->q, key);
-	free(key);
-}
-
 /* A Recreate rollout waits for the old pods to be gone. */
 static void pod_changed(enum skiff_change change, const json_t *old,
 			const json_t *pod, void *arg)
@@ -1302,7 +1289,7 @@ static int deployment_start(struct cm *cm)
 	c->q = cm_queue(cm, reconcile, c);
 	c->timers = json_object();
 	if (!c->deploys || !c->rs || !c->pods || !c->q || !c->timers ||
-	    skiff_informer_on_change(c->deploys, deployment_changed, c) ||
+	    skiff_informer_on_change(c->deploys, cm_queue_object, c->q) ||
 	    skiff_informer_on_change(c->rs, rs_changed, c) ||
 	    skiff_informer_on_change(c->pods, pod_changed, c))
 		return -1;

@@ -38,19 +38,6 @@ static void pod_changed(enum skiff_change change, const json_t *old,
 	cm_queue_owners(r->q, r->rs, pod, NULL);
 }
 
-static void rs_changed(enum skiff_change change, const json_t *old,
-		       const json_t *rs, void *arg)
-{
-	struct rs_ctl *r = arg;
-	char *key = skiff_object_key(rs);
-
-	(void)change;
-	(void)old;
-	if (key)
-		skiff_queue_add(r->q, key);
-	free(key);
-}
-
 /* Higher is a better pod to delete: Kubernetes' ActivePods order. */
 static int delete_rank(const json_t *pod)
 {
@@ -259,7 +246,7 @@ static int replicaset_start(struct cm *cm)
 	r->pods = cm_informer(cm, &skiff_pods);
 	r->q = cm_queue(cm, reconcile, r);
 	if (!r->rs || !r->pods || !r->q ||
-	    skiff_informer_on_change(r->rs, rs_changed, r) ||
+	    skiff_informer_on_change(r->rs, cm_queue_object, r->q) ||
 	    skiff_informer_on_change(r->pods, pod_changed, r))
 		return -1;
 	return 0;

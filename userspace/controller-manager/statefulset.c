@@ -110,30 +110,11 @@ static void rev_changed(enum skiff_change change, const json_t *old,
 			const json_t *rev, void *arg)
 {
 	struct sts_ctl *s = arg;
-	const char *uid = skiff_controller_uid(rev);
-	const json_t *sets, *set;
-	const char *key;
 
 	(void)change;
 	(void)old;
-	if (!uid)
-		return;
-	sets = skiff_informer_indexed(s->sets, CM_BY_UID, uid);
-	json_object_foreach((json_t *)sets, key, set)
-		skiff_queue_add(s->q, key);
-}
-
-static void set_changed(enum skiff_change change, const json_t *old,
-			const json_t *set, void *arg)
-{
-	struct sts_ctl *s = arg;
-	char *key = skiff_object_key(set);
-
-	(void)change;
-	(void)old;
-	if (key)
-		skiff_queue_add(s->q, key);
-	free(key);
+	if (skiff_controller_uid(rev))
+		cm_queue_owners(s->q, s->sets, rev, NULL);
 }
 
 static const char *pod_revision(const json_t *pod)
@@ -564,7 +545,7 @@ static int statefulset_start(struct cm *cm)
 	s->revs = cm_informer(cm, &skiff_controllerrevisions);
 	s->q = cm_queue(cm, reconcile, s);
 	if (!s->sets || !s->pods || !s->revs || !s->q ||
-	    skiff_informer_on_change(s->sets, set_changed, s) ||
+	    skiff_informer_on_change(s->sets, cm_queue_object, s->q) ||
 	    skiff_informer_on_change(s->pods, pod_changed, s) ||
 	    skiff_informer_on_change(s->revs, rev_changed, s))
 		return -1;
