@@ -117,8 +117,8 @@ static char *unschedulable_message(const struct sched *s, json_t *reasons)
 	return msg;
 }
 
-static void report_unschedulable(struct sched *s, const char *key,
-				 const json_t *pod, const char *msg)
+static void report_unschedulable(struct sched *s, const json_t *pod,
+				 const char *msg)
 {
 	const json_t *conds = json_object_get(json_object_get(pod, "status"),
 					      "conditions"), *c;
@@ -145,7 +145,6 @@ static void report_unschedulable(struct sched *s, const char *key,
 	json_decref(patch);
 	skiff_client_event(s->c, pod, "Warning", "FailedScheduling",
 			   "default-scheduler", "%s", msg);
-	(void)key;
 }
 
 struct binding {
@@ -256,7 +255,7 @@ static void schedule_one(const char *key, void *arg)
 		s->failed++;
 		json_object_set_new(s->unschedulable, key, json_true());
 		if (msg)
-			report_unschedulable(s, key, pod, msg);
+			report_unschedulable(s, pod, msg);
 		free(msg);
 		skiff_queue_add_after(s->q, key, UNSCHEDULABLE_RETRY_MS);
 		goto out;
