@@ -34,13 +34,13 @@ CC ?= cc
 PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 jansson libnftnl libmnl libnetfilter_conntrack \
 	libmicrohttpd sqlite3 libcurl gnutls
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
 CFLAGS += -I$(TOP)/include/uapi -I$(TOP)/userspace/lib
 CFLAGS += -I$(TOP)/userspace/store -I$(TOP)/userspace/api
-CFLAGS += -I$(TOP)/userspace/client
+CFLAGS += -I$(TOP)/userspace/client -I$(TOP)/userspace/node
 CFLAGS += -DSKIFF_VERSION='"$(shell cat $(TOP)/VERSION)"'
 CFLAGS += -MMD -MP
 
@@ -50,7 +50,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 LIB := $(BUILD)/libskiff.a
 
 PROGS := $(BIN)/skiff-dp $(BIN)/skiff-apiserver $(BIN)/skiff-scheduler \
-	$(BIN)/skiff-controller-manager
+	$(BIN)/skiff-controller-manager $(BIN)/skiff-node $(BIN)/skiff-shim
 UNIT_TESTS := $(patsubst userspace/tests/%.c,$(BUILD)/tests/%,\
 		$(filter-out userspace/tests/tap.c,$(wildcard userspace/tests/*.c)))
 SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest $(BUILD)/selftests/skiff-hollow-nodes
@@ -58,7 +58,7 @@ SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest $(BUILD)/selftests/skiff-hollo
 .SECONDARY:
 
 .PHONY: all kmod kmod-triggers userspace deps check run clean \
-	check-unit check-cli check-lint check-api check-controllers check-nft check-vm \
+	check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm \
 	check-harness
 
 all: kmod userspace
@@ -115,7 +115,7 @@ SCHEDULER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/scheduler/*.c))
 $(BIN)/skiff-scheduler: $(SCHEDULER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $(notdir $@)")
-	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
 
 CM_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/controller-manager/*.c))
 
@@ -123,6 +123,34 @@ $(BIN)/skiff-controller-manager: $(CM_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $(notdir $@)")
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
+
+# skiff-node is every .c of userspace/node but the shim, which is its own
+# small program (one per container, outliving agent restarts).
+NODE_OBJS := $(patsubst %.c,$(OBJ)/%.o,\
+	$(filter-out userspace/node/shim.c,$(wildcard userspace/node/*.c)))
+
+NODE_LIB := $(BUILD)/libskiff-node.a
+
+$(NODE_LIB): $(filter-out $(OBJ)/userspace/node/main.o,$(NODE_OBJS))
+	$(if $(Q),@echo "  AR      $(notdir $@)")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/skiff-node: $(OBJ)/userspace/node/main.o $(NODE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests of the node agent's parts are named node_*.c.
+$(BUILD)/tests/node_%: $(OBJ)/userspace/tests/node_%.o $(OBJ)/userspace/tests/tap.o \
+		$(NODE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      tests/$(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
+
+$(BIN)/skiff-shim: $(OBJ)/userspace/node/shim.o
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $(notdir $@)")
+	$(Q)$(CC) -o $@ $^
 
 $(BUILD)/tests/%: $(OBJ)/userspace/tests/%.o $(OBJ)/userspace/tests/tap.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -148,7 +176,7 @@ check:
 	$(Q)$(MAKE) all kmod-triggers
 	$(Q)rm -f $(SUMMARY)
 	$(Q)status=0; \
-	for suite in check-unit check-cli check-lint check-api check-controllers check-nft check-vm check-harness; do \
+	for suite in check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm check-harness; do \
 		$(MAKE) $$suite || status=1; \
 	done; \
 	echo; echo "==== summary"; cat $(SUMMARY); \
@@ -173,6 +201,10 @@ check-api: userspace
 # hollow nodes playing the kubelet.
 check-controllers: userspace
 	$(Q)$(SUITE) controllers prove selftests/controllers/*.sh
+
+# The node agent in a cluster of network namespaces, on the nft backend.
+check-node: userspace
+	$(Q)SKIFF_BACKEND=nft $(SUITE) node prove selftests/node/*.sh
 
 # The data plane tests run on both backends: nft on the host, kmod in the VM.
 check-nft: userspace

@@ -54,7 +54,7 @@ apiserver_run() {
 	: > "$API_DIR/apiserver.log"
 	# Started from a subshell: a case (itself a subshell) may restart it,
 	# and the file's exit trap still finds it by its pid file.
-	(skiff-apiserver --listen "127.0.0.1:${API_PORT:-0}" \
+	(skiff-apiserver --listen "${API_LISTEN_ADDR:-127.0.0.1}:${API_PORT:-0}" \
 		"${API_STORE[@]}" "${API_ARGS[@]}" \
 		> "$API_DIR/apiserver.log" 2>&1 &
 	 echo $! > "$API_DIR/pid")

@@ -49,6 +49,10 @@ case_cleanup() {
 	for name in "${CASE_DAEMONS[@]}"; do
 		daemon_stop "$name"
 	done
+	# What a file adds (lib-node.sh: nodes' containers and mounts).
+	if declare -F case_cleanup_more > /dev/null; then
+		case_cleanup_more || true
+	fi
 	if [ -s "$API_DIR/pid" ]; then
 		kill "$(cat "$API_DIR/pid")" 2>/dev/null || true
 		wait_for 10 apiserver_gone "$(cat "$API_DIR/pid")" || true

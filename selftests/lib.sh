@@ -154,9 +154,14 @@ case_exit() {
 	cleanup_netns
 }
 
-# run_tests CASE...: runs each case function and prints TAP.
+# run_tests CASE...: runs each case function and prints TAP. With
+# SKIFF_ONLY=REGEX set, only the cases whose name matches it (debugging).
 run_tests() {
 	local n=0 failed=0 case out rc
+
+	if [ -n "${SKIFF_ONLY:-}" ]; then
+		set -- $(printf '%s\n' "$@" | grep -E -- "$SKIFF_ONLY")
+	fi
 
 	echo "TAP version 13"
 	echo "1..$#"

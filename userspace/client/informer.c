@@ -29,6 +29,11 @@ struct handler {
 	void *arg;
 };
 
+struct sync_handler {
+	skiff_sync_fn fn;
+	void *arg;
+};
+
 struct index {
 	char *name;
 	skiff_index_fn fn;
@@ -44,6 +49,8 @@ struct skiff_informer {
 	int64_t pruned_ms;	/* when old tombstones were last dropped */
 	struct handler *handlers;
 	size_t n_handlers;
+	struct sync_handler *syncs;
+	size_t n_syncs;
 	struct index *indexes;
 	size_t n_indexes;
 	long long rv;		/* the newest revision seen */
@@ -133,6 +140,7 @@ void skiff_informer_free(struct skiff_informer *inf)
 	}
 	free(inf->indexes);
 	free(inf->handlers);
+	free(inf->syncs);
 	free(inf->line.data);
 	json_decref(inf->items);
 	json_decref(inf->tombstones);
@@ -152,6 +160,34 @@ int skiff_informer_on_change(struct skiff_informer *inf, skiff_handler_fn fn,
 	h[inf->n_handlers].fn = fn;
 	h[inf->n_handlers++].arg = arg;
 	return 0;
+}
+
+int skiff_informer_on_sync(struct skiff_informer *inf, skiff_sync_fn fn,
+			   void *arg)
+{
+	struct sync_handler *h;
+
+	h = realloc(inf->syncs, (inf->n_syncs + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	inf->syncs = h;
+	h[inf->n_syncs].fn = fn;
+	h[inf->n_syncs++].arg = arg;
+	return 0;
+}
+
+void skiff_informer_forget(struct skiff_informer *inf, void *arg)
+{
+	size_t i, n;
+
+	for (i = 0, n = 0; i < inf->n_handlers; i++)
+		if (inf->handlers[i].arg != arg)
+			inf->handlers[n++] = inf->handlers[i];
+	inf->n_handlers = n;
+	for (i = 0, n = 0; i < inf->n_syncs; i++)
+		if (inf->syncs[i].arg != arg)
+			inf->syncs[n++] = inf->syncs[i];
+	inf->n_syncs = n;
 }
 
 int skiff_informer_add_index(struct skiff_informer *inf, const char *name,
@@ -439,6 +475,8 @@ static void listed(long code, json_t *answer, void *arg)
 	inf->synced = true;
 	inf->retry_ms = RETRY_MS_MIN;
 	watch_start(inf);
+	for (i = 0; i < inf->n_syncs; i++)
+		inf->syncs[i].fn(inf->syncs[i].arg);
 }
 
 static void list_start(struct skiff_informer *inf)

@@ -48,6 +48,20 @@ void skiff_informer_free(struct skiff_informer *inf);
 
 int skiff_informer_on_change(struct skiff_informer *inf, skiff_handler_fn fn,
 			     void *arg);
+/*
+ * @fn(@arg) runs after every completed list, the first and each one after
+ * a 410 Gone, once the cache is the new list and the change handlers have
+ * heard the difference: where a consumer that keeps state of its own
+ * derived from the whole cache (a data plane) makes all of it match again.
+ */
+typedef void (*skiff_sync_fn)(void *arg);
+int skiff_informer_on_sync(struct skiff_informer *inf, skiff_sync_fn fn,
+			   void *arg);
+/*
+ * Forgets every change and sync handler registered with @arg: a consumer
+ * freed before its informers calls it first.
+ */
+void skiff_informer_forget(struct skiff_informer *inf, void *arg);
 /* Adds an index named @name; before start. */
 int skiff_informer_add_index(struct skiff_informer *inf, const char *name,
 			     skiff_index_fn fn);

@@ -4,6 +4,10 @@
  * the stop signals (a signalfd), then transfers progress, ended transfers
  * call back, due timers fire and idle work runs.
  *
+ * File descriptors the daemon watches (skiff_loop_watch_fd, and pidfds
+ * for processes) sit in one epoll set, itself one more descriptor for
+ * curl_multi_poll(), so any number of them costs one slot there.
+ *
  * Timers are a binary heap ordered by deadline. A cancelled timer stays in
  * the heap with no function and is freed when it comes to the top.
  */
@@ -14,7 +18,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "loop.h"
 
@@ -37,9 +44,25 @@ struct transfer {
 	struct transfer *next_pending;
 };
 
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+struct skiff_watch {
+	int fd;
+	skiff_loop_fn fn;
+	void *arg;
+	/* A process: @fd is its pidfd, owned here. */
+	skiff_exit_fn exit_fn;
+	struct skiff_watch *next_dead;
+};
+
 struct skiff_loop {
 	CURLM *multi;
 	int signal_fd;
+	int epoll_fd;
+	/* Unwatched during a round: freed after it, as events may name them. */
+	struct skiff_watch *dead;
 	bool stop;
 	struct skiff_timer **heap;
 	size_t n_timers, cap_timers;
@@ -85,14 +108,29 @@ struct skiff_loop *skiff_loop_new(void)
 	loop->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (loop->signal_fd < 0)
 		goto err_multi;
+	loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epoll_fd < 0)
+		goto err_signal;
 	signal(SIGPIPE, SIG_IGN);
 	return loop;
 
+err_signal:
+	close(loop->signal_fd);
 err_multi:
 	curl_multi_cleanup(loop->multi);
 err_free:
 	free(loop);
 	return NULL;
+}
+
+static void free_dead(struct skiff_loop *loop)
+{
+	struct skiff_watch *w;
+
+	while ((w = loop->dead)) {
+		loop->dead = w->next_dead;
+		free(w);
+	}
 }
 
 void skiff_loop_free(struct skiff_loop *loop)
@@ -109,6 +147,8 @@ void skiff_loop_free(struct skiff_loop *loop)
 		free(loop->heap[--loop->n_timers]);
 	free(loop->heap);
 	free(loop->idle);
+	free_dead(loop);
+	close(loop->epoll_fd);
 	close(loop->signal_fd);
 	curl_multi_cleanup(loop->multi);
 	free(loop);
@@ -311,6 +351,91 @@ static void finish_transfers(struct skiff_loop *loop)
 	}
 }
 
+struct skiff_watch *skiff_loop_watch_fd(struct skiff_loop *loop, int fd,
+					skiff_loop_fn fn, void *arg)
+{
+	struct skiff_watch *w = calloc(1, sizeof(*w));
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!w)
+		return NULL;
+	w->fd = fd;
+	w->fn = fn;
+	w->arg = arg;
+	ev.data.ptr = w;
+	if (epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void skiff_loop_unwatch(struct skiff_loop *loop, struct skiff_watch *w)
+{
+	if (!w)
+		return;
+	epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+	if (w->exit_fn)
+		close(w->fd);
+	w->fn = NULL;
+	w->exit_fn = NULL;
+	w->next_dead = loop->dead;
+	loop->dead = w;
+}
+
+struct skiff_watch *skiff_loop_watch_pid(struct skiff_loop *loop, pid_t pid,
+					 skiff_exit_fn fn, void *arg)
+{
+	struct skiff_watch *w;
+	int fd = syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return NULL;
+	w = skiff_loop_watch_fd(loop, fd, NULL, arg);
+	if (!w) {
+		close(fd);
+		return NULL;
+	}
+	w->exit_fn = fn;
+	return w;
+}
+
+/* A watched process ended: its status if it was our child, else -1. */
+static int pidfd_status(int fd)
+{
+	siginfo_t info = { 0 };
+
+	if (waitid(P_PIDFD, fd, &info, WEXITED | WNOHANG))
+		return -1;
+	if (info.si_code == CLD_EXITED)
+		return (info.si_status & 0xff) << 8;
+	if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED)
+		return info.si_status & 0x7f;
+	return -1;
+}
+
+static void run_watches(struct skiff_loop *loop)
+{
+	struct epoll_event ev[64];
+	struct skiff_watch *w;
+	skiff_exit_fn exit_fn;
+	int i, n, status;
+
+	n = epoll_wait(loop->epoll_fd, ev, 64, 0);
+	for (i = 0; i < n && !loop->stop; i++) {
+		w = ev[i].data.ptr;
+		if (w->exit_fn) {
+			exit_fn = w->exit_fn;
+			status = pidfd_status(w->fd);
+			skiff_loop_unwatch(loop, w);
+			exit_fn(status, w->arg);
+		} else if (w->fn) {
+			w->fn(w->arg);
+		}
+	}
+	free_dead(loop);
+}
+
 static bool run_idle(struct skiff_loop *loop)
 {
 	bool more = false;
@@ -331,8 +456,10 @@ static void read_signals(struct skiff_loop *loop)
 
 int skiff_loop_run(struct skiff_loop *loop)
 {
-	struct curl_waitfd sig = { .fd = loop->signal_fd,
-				   .events = CURL_WAIT_POLLIN };
+	struct curl_waitfd fds[2] = {
+		{ .fd = loop->signal_fd, .events = CURL_WAIT_POLLIN },
+		{ .fd = loop->epoll_fd, .events = CURL_WAIT_POLLIN },
+	};
 	int64_t next;
 	bool more = true;
 	int running;
@@ -347,6 +474,7 @@ int skiff_loop_run(struct skiff_loop *loop)
 		loop->in_perform = false;
 		add_pending(loop);
 		finish_transfers(loop);
+		run_watches(loop);
 		next = run_timers(loop);
 		more = run_idle(loop);
 		if (loop->stop)
@@ -357,7 +485,7 @@ int skiff_loop_run(struct skiff_loop *loop)
 		curl_multi_timeout(loop->multi, &curl_ms);
 		if (curl_ms >= 0 && curl_ms < wait_ms)
 			wait_ms = curl_ms;
-		if (curl_multi_poll(loop->multi, &sig, 1, wait_ms,
+		if (curl_multi_poll(loop->multi, fds, 2, wait_ms,
 				    NULL) != CURLM_OK)
 			return -EIO;
 		read_signals(loop);

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <curl/curl.h>
 
@@ -57,6 +58,25 @@ int skiff_loop_transfer(struct skiff_loop *loop, CURL *easy,
 			skiff_transfer_fn done, void *arg);
 /* Stops @easy without calling its @done. */
 void skiff_loop_transfer_cancel(struct skiff_loop *loop, CURL *easy);
+
+/*
+ * Calls @fn(@arg) whenever @fd is readable (or hung up), until unwatched.
+ * The handle is valid until skiff_loop_unwatch(); @fd stays the caller's.
+ */
+struct skiff_watch;
+struct skiff_watch *skiff_loop_watch_fd(struct skiff_loop *loop, int fd,
+					skiff_loop_fn fn, void *arg);
+void skiff_loop_unwatch(struct skiff_loop *loop, struct skiff_watch *w);
+
+/*
+ * Calls @fn(@status, @arg) once when process @pid ends, watched through a
+ * pidfd. For a child of this process @status is what waitpid() gives (and
+ * the child is reaped); for any other process it is -1 (unknown).
+ * NULL with errno set when @pid cannot be watched (ESRCH: already gone).
+ */
+typedef void (*skiff_exit_fn)(int status, void *arg);
+struct skiff_watch *skiff_loop_watch_pid(struct skiff_loop *loop, pid_t pid,
+					 skiff_exit_fn fn, void *arg);
 
 /* Milliseconds on the monotonic clock. */
 int64_t skiff_now_ms(void);

@@ -5,51 +5,12 @@
  * is taken off the node it was on and its new one added.
  */
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sched.h"
 #include "util.h"
-
-/* Rounding noise of a decimal fraction, not to round 0.1 * 1000 up. */
-#define EPSILON 0.000000001
-
-int parse_quantity(const char *text, bool milli, int64_t *out)
-{
-	static const struct {
-		const char *suffix;
-		double factor;
-	} suffixes[] = {
-		{ "Ki", 1024.0 }, { "Mi", 1048576.0 }, { "Gi", 1073741824.0 },
-		{ "Ti", 1099511627776.0 }, { "Pi", 1125899906842624.0 },
-		{ "Ei", 1152921504606846976.0 }, { "m", 0.001 }, { "k", 1e3 },
-		{ "M", 1e6 }, { "G", 1e9 }, { "T", 1e12 }, { "P", 1e15 },
-		{ "E", 1e18 }, { "", 1.0 },
-	};
-	double v;
-	char *end;
-	size_t i;
-
-	if (!text || !*text)
-		return -1;
-	v = strtod(text, &end);
-	if (end == text || v < 0 || !isfinite(v))
-		return -1;
-	for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
-		if (strcmp(end, suffixes[i].suffix))
-			continue;
-		v *= suffixes[i].factor;
-		if (milli)
-			v *= 1000;
-		if (v > 9e18)
-			return -1;
-		*out = (int64_t)ceil(v - EPSILON);
-		return 0;
-	}
-	return -1;
-}
 
 struct node_info *nodes_find(struct sched *s, const char *name)
 {
@@ -64,8 +25,8 @@ static int64_t node_quantity(const json_t *node, const char *name, bool milli)
 					      "allocatable");
 	int64_t v = 0;
 
-	if (parse_quantity(json_string_value(json_object_get(alloc, name)),
-			   milli, &v))
+	if (skiff_parse_quantity(json_string_value(json_object_get(alloc, name)),
+				 milli, &v))
 		return 0;
 	return v;
 }

@@ -33,7 +33,7 @@ static int64_t container_request(const json_t *c, const char *name,
 	if (!text)
 		text = json_string_value(json_object_get(json_object_get(res, "limits"),
 							 name));
-	*given = text && !parse_quantity(text, milli, &v);
+	*given = text && !skiff_parse_quantity(text, milli, &v);
 	return *given ? v : 0;
 }
 

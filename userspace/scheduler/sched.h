@@ -19,6 +19,7 @@
 
 #include "client.h"
 #include "informer.h"
+#include "quantity.h"
 #include "queue.h"
 
 struct node_info {
@@ -75,8 +76,6 @@ struct node_info *nodes_find(struct sched *s, const char *name);
 /* The pod is counted on @node (assumed) or, @node NULL, as its object says. */
 void nodes_count_pod(struct sched *s, const char *key, const json_t *pod,
 		     const char *node);
-/* Parses "500m", "2", "1Gi", "128974848": 0 or -1. */
-int parse_quantity(const char *text, bool milli, int64_t *out);
 
 /* predicates.c */
 int pod_req_init(struct sched *s, struct pod_req *r, const json_t *pod);
