@@ -58,7 +58,7 @@ SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest $(BUILD)/selftests/skiff-hollo
 .SECONDARY:
 
 .PHONY: all kmod kmod-triggers userspace deps check run clean \
-	check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm \
+	check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm check-node-vm \
 	check-harness
 
 all: kmod userspace
@@ -176,7 +176,7 @@ check:
 	$(Q)$(MAKE) all kmod-triggers
 	$(Q)rm -f $(SUMMARY)
 	$(Q)status=0; \
-	for suite in check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm check-harness; do \
+	for suite in check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm check-node-vm check-harness; do \
 		$(MAKE) $$suite || status=1; \
 	done; \
 	echo; echo "==== summary"; cat $(SUMMARY); \
@@ -213,6 +213,11 @@ check-nft: userspace
 check-vm: all
 	$(Q)$(SUITE) selftests-vm $(TOP)/scripts/vm/run.sh --timeout 2400 \
 		-- env SKIFF_BACKEND=kmod prove selftests/kmod/*.sh selftests/dataplane/*.sh
+
+# The node agent's suite again, on skiff.ko (about 8 minutes).
+check-node-vm: all
+	$(Q)$(SUITE) node-vm $(TOP)/scripts/vm/run.sh --timeout 1800 \
+		-- env SKIFF_BACKEND=kmod prove selftests/node/*.sh
 
 check-harness: all kmod-triggers
 	$(Q)$(SUITE) vm-harness prove scripts/vm/tests/*.sh

@@ -35,6 +35,9 @@ hostname skiff-vm
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 ip link set lo up
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# Containers (runc, for the node agent's tests) need cgroups: the unified
+# hierarchy, as systemd mounts it on Debian.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 # A kernel built for the tests brings its modules (run.sh --kernel-dir).
 if [ -s "$job/moddir" ]; then
 	mount --bind "$(cat "$job/moddir")" /lib/modules ||

@@ -157,7 +157,7 @@ test_liveness_failure_restarts() {
 	node_start a
 	api_expect 201 POST /api/v1/namespaces/default/pods "$(pod_json live \
 		'touch /tmp/alive; exec sleep 1000' \
-		'{"containers":[{"name":"main","image":"busybox","command":["sh","-c","touch /tmp/alive; exec sleep 1000"],"livenessProbe":{"exec":{"command":["test","-f","/tmp/alive"]},"periodSeconds":1,"failureThreshold":1}}]}')"
+		'{"containers":[{"name":"main","image":"busybox","command":["sh","-c","touch /tmp/alive; exec sleep 1000"],"livenessProbe":{"exec":{"command":["test","-f","/tmp/alive"]},"periodSeconds":1,"timeoutSeconds":5,"failureThreshold":1}}]}')"
 	wait_json 30 /api/v1/namespaces/default/pods/live '.status.phase == "Running" and
 		.status.containerStatuses[0].restartCount == 0'
 	in_pod default live true
@@ -234,7 +234,7 @@ test_readiness_gates_endpoints() {
 	node_start a
 	api_expect 201 POST /api/v1/namespaces/default/pods "$(pod_json ready 'exec sleep 1000' \
 		'{"containers":[{"name":"main","image":"busybox","command":["sh","-c","exec httpd -f -p 8080 -h /tmp"],
-		  "readinessProbe":{"exec":{"command":["test","-f","/tmp/ready"]},"periodSeconds":1}}]}' |
+		  "readinessProbe":{"exec":{"command":["test","-f","/tmp/ready"]},"periodSeconds":1,"timeoutSeconds":5}}]}' |
 		jq -c '.metadata.labels = {app: "r"}')"
 	api_expect 201 POST /api/v1/namespaces/default/services \
 		'{"apiVersion":"v1","kind":"Service","metadata":{"name":"r"},"spec":{"selector":{"app":"r"},"ports":[{"port":80,"targetPort":8080}]}}'
@@ -281,15 +281,23 @@ test_agent_restart_keeps_pods() {
 	node_cluster_start
 	node_start a
 	api_expect 201 POST /api/v1/namespaces/default/pods "$(pod_json keep \
-		'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www')"
+		'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www' |
+		jq -c '.metadata.labels = {app: "web"}')"
+	api_expect 201 POST /api/v1/namespaces/default/services "$(web_service)"
 	wait_json 30 /api/v1/namespaces/default/pods/keep '.status.phase == "Running"'
-	local uid ip pid
+	local uid ip pid vip
 	uid=$(jq -r .metadata.uid <<< "$OUT")
 	ip=$(jq -r .status.podIP <<< "$OUT")
 	pid=$(jq -r .pid "$NODE_ROOTS/a/pods/$uid/containers/main-0/started")
+	api GET /api/v1/namespaces/default/services/web
+	vip=$(jq -r .spec.clusterIP <<< "$OUT")
+	wait_for 20 in_node a timeout 5 busybox wget -qO- "http://$vip:80/" > /dev/null ||
+		fail "the Service never answered"
 	node_stop a KILL
 	check_eq "$(in_node a timeout 5 busybox wget -qO- "http://$ip:8080/")" keep \
 		"the pod answers while its agent is down"
+	check_eq "$(in_node a timeout 5 busybox wget -qO- "http://$vip:80/")" keep \
+		"so does its Service"
 	node_agent a
 	wait_for 30 grep -qs "node a up" "$API_DIR/node-a.log"
 	wait_json 20 /api/v1/namespaces/default/pods/keep '.status.phase == "Running" and
@@ -297,6 +305,8 @@ test_agent_restart_keeps_pods() {
 		(.status.conditions[] | select(.type == "Ready") | .status) == "True"'
 	kill -0 "$pid" || fail "the container's process $pid is gone"
 	check_eq "$(jq -r .status.podIP <<< "$OUT")" "$ip" "address kept"
+	check_eq "$(in_node a timeout 5 busybox wget -qO- "http://$vip:80/")" keep \
+		"the Service answers after the restart"
 	# Exit codes of adopted containers still reach the status (SIGKILL:
 	# httpd is its namespace's init, which ignores SIGTERM).
 	kill -KILL "$pid"

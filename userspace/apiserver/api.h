@@ -8,6 +8,7 @@
  *	objects.c    create, get, list, update, patch, delete of any kind
  *	meta.c       metadata rules: names, uid, timestamps, generation
  *	watch.c      ?watch=1 streams fed by the store's notifications
+ *	logs.c       pods/NAME/log, proxied to the kubelet of the pod's node
  *	table.c      the Table rendering kubectl get asks for
  *	status.c     Status objects for every error
  */
@@ -195,6 +196,11 @@ enum MHD_Result watch_handle(struct api_request *req);
 /* Resumes and ends every stream (before the daemon stops). */
 void watch_hub_shutdown(struct watch_hub *hub);
 size_t watch_hub_count(struct watch_hub *hub);
+
+/* logs.c: GET pods/NAME/log, from the kubelet of the pod's node. */
+enum MHD_Result logs_handle(struct api_request *req);
+/* Ends every log stream (before the daemon stops). */
+void logs_shutdown(void);
 
 /* table.c: a Table of @list's items (or one object) for kubectl get. */
 json_t *table_render(const struct api_resource *res, json_t *items,

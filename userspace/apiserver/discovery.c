@@ -61,6 +61,7 @@ static json_t *resource_list(const char *group, const char *version,
 	static const char *const rw[] = { "get", "patch", "update", NULL };
 	static const char *const create[] = { "create", NULL };
 	static const char *const update[] = { "update", NULL };
+	static const char *const get[] = { "get", NULL };
 	json_t *list = json_array();
 	unsigned int i;
 
@@ -83,11 +84,15 @@ static json_t *resource_list(const char *group, const char *version,
 			json_object_set_new(e, "version", json_string("v1"));
 			json_array_append_new(list, e);
 		}
-		if (!strcmp(res->plural, "pods"))
+		if (!strcmp(res->plural, "pods")) {
 			json_array_append_new(list,
 					      resource_entry(res, "binding",
 							     "Binding",
 							     create));
+			json_array_append_new(list,
+					      resource_entry(res, "log", "Pod",
+							     get));
+		}
 		if (!strcmp(res->plural, "namespaces"))
 			json_array_append_new(list,
 					      resource_entry(res, "finalize",

@@ -1581,6 +1581,11 @@ static enum MHD_Result subresource(struct api_request *req)
 			return do_binding(req);
 		return method_not_allowed(req);
 	}
+	if (!strcmp(sub, "log") && !strcmp(res->plural, "pods")) {
+		if (!strcmp(m, "GET"))
+			return logs_handle(req);
+		return method_not_allowed(req);
+	}
 	if (!strcmp(sub, "finalize") && !strcmp(res->plural, "namespaces")) {
 		enum MHD_Result ret;
 		struct api_fail f;

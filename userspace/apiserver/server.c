@@ -237,6 +237,7 @@ void server_stop(struct apiserver *server)
 		return;
 	MHD_quiesce_daemon(server->daemon);
 	watch_hub_shutdown(server->hub);
+	logs_shutdown();
 	MHD_stop_daemon(server->daemon);
 	server->daemon = NULL;
 }

@@ -16,18 +16,21 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <dirent.h>
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "files.h"
 #include "image.h"
@@ -55,7 +58,9 @@ static void print_help(FILE *f)
 		"  --service-cidr CIDR   Service virtual IPs (default 10.96.0.0/12)\n"
 		"  --cluster-cidr CIDR   every pod subnet (default 10.244.0.0/16)\n"
 		"  --mtu N               pod and overlay MTU (default 1450)\n"
-		"  --heartbeat D         Lease renewal period (default 10s)\n");
+		"  --heartbeat D         Lease renewal period (default 10s)\n"
+		"  --kubelet-port N      container logs endpoint on --node-ip (default 10250,\n"
+		"                        0: none)\n");
 }
 
 static bool valid_name(const char *s)
@@ -129,6 +134,30 @@ static int open_dataplane(struct skiff_node *n)
 	return 0;
 }
 
+/*
+ * A pod reaching a Service whose backend sits on the same bridge gets the
+ * reply bridged, not routed: conntrack must see bridged packets to undo
+ * the translation (kube-proxy's br_netfilter requirement). Loaded where it
+ * is a module, switched on in this namespace.
+ */
+static void bridge_netfilter_on(void)
+{
+	static const char path[] = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+	char *const argv[] = { "modprobe", "-q", "br_netfilter", NULL };
+	int fd, status;
+	pid_t pid;
+
+	if (access(path, F_OK) &&
+	    !posix_spawnp(&pid, "modprobe", NULL, NULL, argv, environ))
+		waitpid(pid, &status, 0);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1\n", 2) != 2)
+		fprintf(stderr, PROG ": warning: cannot switch on %s: %s\n", path,
+			"pods may not reach Services whose backends share their node");
+	if (fd >= 0)
+		close(fd);
+}
+
 /* The node's own network, once it has its subnet: then pods may run. */
 static int network_up(struct skiff_node *n)
 {
@@ -146,6 +175,7 @@ static int network_up(struct skiff_node *n)
 	struct in_addr gw = { htonl(ntohl(n->pod_cidr.s_addr) + 1) };
 
 	snprintf(dir, sizeof(dir), "%s/ipam", n->root_dir);
+	bridge_netfilter_on();
 	if (skiff_bridge_setup(SKIFF_NODE_BRIDGE, n->pod_cidr, n->pod_len, n->mtu, &e) ||
 	    skiff_ipam_open(&n->ipam, dir, n->pod_cidr, n->pod_len, &e) ||
 	    skiff_podnet_masquerade(n->pod_cidr, n->pod_len, n->cluster_cidr,
@@ -367,6 +397,7 @@ int main(int argc, char **argv)
 		{ "cluster-cidr", required_argument, NULL, 'C' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "kubelet-port", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -377,11 +408,13 @@ int main(int argc, char **argv)
 		.dp_choice = "auto",
 		.mtu = 1450,
 		.heartbeat_ms = 10000,
+		.kubelet_port = 10250,
 	};
 	const char *server = "http://127.0.0.1:8080", *service_cidr = "10.96.0.0/12";
 	const char *cluster_cidr = "10.244.0.0/16", *node_ip = NULL;
 	enum skiff_dp_backend backend;
-	uint32_t mtu;
+	struct skiff_error e = { 0 };
+	uint32_t mtu, port;
 	int opt, r;
 
 	if (argc > 1 && !strcmp(argv[1], "image"))
@@ -434,6 +467,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'k':
+			if (skiff_parse_u32(optarg, 0, 65535, &port)) {
+				fprintf(stderr,
+					PROG ": --kubelet-port: want 0 to 65535, not \"%s\"\n",
+					optarg);
+				return 2;
+			}
+			n.kubelet_port = port;
+			break;
 		case 'h':
 			print_help(stdout);
 			return 0;
@@ -480,10 +522,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	inet_ntop(AF_INET, &n.node_ip, n.node_ip_text, sizeof(n.node_ip_text));
+	if (skiff_logserver_start(&n, &e)) {
+		skiff_error_print(PROG ": --kubelet-port", &e);
+		return 1;
+	}
 	if (start(&n, server))
 		return 1;
 	r = skiff_loop_run(n.loop);
 	/* Containers keep running: the next agent adopts them. */
+	skiff_logserver_stop(n.logserver);
 	skiff_kubelet_free(n.kubelet);
 	skiff_proxy_free(n.proxy);
 	skiff_overlay_free(n.overlay);

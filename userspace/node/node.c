@@ -63,7 +63,7 @@ static json_t *condition(const char *type, bool status, const char *reason,
 }
 
 #define STATUS_FORMAT \
-	"{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:o, s:[{s:s, s:s}, {s:s, s:s}], s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}"
+	"{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:o, s:[{s:s, s:s}, {s:s, s:s}], s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:{s:i}}}"
 
 /* What the Node's status is now; lastTransitionTime is fixed up later. */
 static json_t *node_status(struct skiff_node *n)
@@ -127,7 +127,9 @@ static json_t *node_status(struct skiff_node *n)
 			 "containerRuntimeVersion", runtime,
 			 "kernelVersion", uts.release,
 			 "osImage", "skiff-node", "operatingSystem", "linux",
-			 "architecture", "amd64", "machineID", n->name);
+			 "architecture", "amd64", "machineID", n->name,
+			 /* Where the apiserver finds container logs. */
+			 "daemonEndpoints", "kubeletEndpoint", "Port", (int)n->kubelet_port);
 }
 
 /* Keeps lastTransitionTime of conditions whose status did not change. */

@@ -38,6 +38,7 @@
 #define SKIFF_NODE_BRIDGE "skiff0"
 
 struct skiff_kubelet;
+struct skiff_logserver;
 
 /**
  * struct skiff_node - the agent
@@ -56,6 +57,9 @@ struct skiff_kubelet;
  * @pod_cidr: this node's subnet, once the controller manager gave one
  * @pod_len: its prefix length
  * @networked: the bridge and overlay are up (pods may start)
+ * @kubelet_port: the container log endpoint's port on @node_ip
+ *	(--kubelet-port, 10250; 0: none), in the Node's daemonEndpoints
+ * @logserver: that endpoint (logserver.c)
  */
 struct skiff_node {
 	const char *name;
@@ -92,6 +96,8 @@ struct skiff_node {
 	bool networked;
 	unsigned long beats;
 	json_t *last_status;	/* the Node status last sent */
+	uint16_t kubelet_port;
+	struct skiff_logserver *logserver;
 };
 
 /* node.c: registers the Node and starts the heartbeat. 0 or -1. */
@@ -104,5 +110,14 @@ int skiff_kubelet_start(struct skiff_node *n, struct skiff_error *e);
 void skiff_kubelet_free(struct skiff_kubelet *k);
 /* Pods running on the node, for the Node's status. */
 unsigned int skiff_kubelet_pods(const struct skiff_kubelet *k);
+
+/*
+ * logserver.c: GET /containerLogs/NS/POD/CONTAINER on @n->node_ip port
+ * @n->kubelet_port (nothing when 0), served from the files under
+ * @n->root_dir by threads of its own that touch nothing else of the
+ * agent. Sets @n->logserver.
+ */
+int skiff_logserver_start(struct skiff_node *n, struct skiff_error *e);
+void skiff_logserver_stop(struct skiff_logserver *ls);
 
 #endif /* SKIFF_NODE_H */
