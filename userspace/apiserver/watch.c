@@ -453,6 +453,12 @@ enum MHD_Result watch_handle(struct api_request *req)
 	}
 	rev = hub->rev;
 	w->until = rev;
+	/*
+	 * A watch begun after shutdown started ends at once: its stream must
+	 * never sleep suspended, as MHD_stop_daemon() aborts on one that does.
+	 */
+	if (hub->stopping)
+		w->done = true;
 	w->next = hub->head;
 	if (hub->head)
 		hub->head->prev = w;
