@@ -125,6 +125,45 @@ test_image_imported_later() {
 	skiff-node image rm --image-dir "$NODE_IMAGES" lab/tools:1.0
 }
 
+test_image_update_restarts_container() {
+	node_cluster_start
+	node_start a
+	skiff-node image build-from-host --image-dir "$NODE_IMAGES" busybox:v2 /bin/busybox \
+		> /dev/null
+	api_expect 201 POST /api/v1/namespaces/default/pods "$(pod_json upd 'exec sleep 1000')"
+	wait_json 30 /api/v1/namespaces/default/pods/upd '.status.phase == "Running"'
+	api_expect 200 PATCH /api/v1/namespaces/default/pods/upd \
+		'{"spec":{"containers":[{"name":"main","image":"busybox:v2"}]}}' \
+		application/strategic-merge-patch+json
+	wait_json 30 /api/v1/namespaces/default/pods/upd '.status.phase == "Running" and
+		.status.containerStatuses[0].image == "busybox:v2" and
+		.status.containerStatuses[0].restartCount == 1 and
+		.status.containerStatuses[0].state.running != null'
+}
+
+# httpGet readiness, tcpSocket liveness, and a startup probe gating both.
+test_http_and_tcp_probes() {
+	node_cluster_start
+	node_start a
+	api_expect 201 POST /api/v1/namespaces/default/pods "$(pod_json web \
+		'mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www' '{}' \
+		'{"ports":[{"name":"http","containerPort":8080}],
+		  "startupProbe":{"tcpSocket":{"port":8080},"periodSeconds":1,"failureThreshold":30},
+		  "livenessProbe":{"tcpSocket":{"port":"http"},"periodSeconds":1},
+		  "readinessProbe":{"httpGet":{"path":"/healthz","port":"http"},"periodSeconds":1}}')"
+	wait_json 30 /api/v1/namespaces/default/pods/web '.status.phase == "Running" and
+		.status.containerStatuses[0].started and .status.containerStatuses[0].ready and
+		(.status.conditions[] | select(.type == "Ready") | .status) == "True"'
+	# The readiness URL going away makes it unready, not restarted.
+	local uid pid
+	uid=$(jq -r .metadata.uid <<< "$OUT")
+	pid=$(jq -r .pid "$NODE_ROOTS/a/pods/$uid/containers/main-0/started")
+	rm "/proc/$pid/root/www/healthz"
+	wait_json 20 /api/v1/namespaces/default/pods/web \
+		'(.status.conditions[] | select(.type == "Ready") | .status) == "False" and
+		 .status.containerStatuses[0].restartCount == 0'
+}
+
 test_bad_image_commands_refused() {
 	local out
 	if out=$(skiff-node image import --image-dir "$API_DIR/img" 'Bad Ref' /etc/hostname 2>&1); then
@@ -142,4 +181,5 @@ test_bad_image_commands_refused() {
 }
 
 run_tests test_configmap_and_secret test_missing_configmap_waits test_security_context \
-	test_memory_limit test_image_imported_later test_bad_image_commands_refused
+	test_memory_limit test_image_imported_later test_image_update_restarts_container \
+	test_http_and_tcp_probes test_bad_image_commands_refused

@@ -67,7 +67,7 @@ struct ctr {
 	struct pod *pod;
 	char name[64];
 	bool init;
-	const json_t *spec;		/* in pod->spec */
+	json_t *spec;			/* in pod->spec */
 	unsigned int attempt;		/* runs so far; the current is attempt - 1 */
 	char id[192];
 	char dir[PATH_MAX];
@@ -83,6 +83,7 @@ struct ctr {
 	bool started_ok;		/* startup probe passed (or none) */
 	struct skiff_probe *liveness, *readiness, *startup;
 	bool killing;
+	bool respawn;			/* stopped for a new image: starts again at once */
 	char kill_reason[128];
 	struct skiff_timer *kill_timer;
 };
@@ -532,6 +533,8 @@ static bool should_restart(const struct pod *p, const struct ctr *c)
 {
 	const char *policy = restart_policy(p);
 
+	if (c->respawn)
+		return true;
 	if (!strcmp(policy, "Never"))
 		return false;
 	if (!strcmp(policy, "OnFailure") || c->init)
@@ -1028,6 +1031,11 @@ static void run_containers(struct pod *p)
 		if (!c->created) {
 			if (!ctr_start(c))
 				retry_after(p, RETRY_MS);
+		} else if (c->st.exited && c->respawn) {
+			c->respawn = false;
+			c->backoff_until = 0;
+			if (!ctr_start(c))
+				c->respawn = true;
 		} else if (c->st.exited && should_restart(p, c)) {
 			ctr_restart(c);
 		}
@@ -1090,9 +1098,9 @@ static struct pod *pod_find(struct skiff_kubelet *k, const char *uid)
 
 static int ctrs_init(struct pod *p)
 {
-	const json_t *inits = json_object_get(p->spec, "initContainers");
-	const json_t *ctrs = json_object_get(p->spec, "containers");
-	const json_t *c;
+	json_t *inits = json_object_get(p->spec, "initContainers");
+	json_t *ctrs = json_object_get(p->spec, "containers");
+	json_t *c;
 	size_t i;
 
 	p->n_init = json_array_size(inits);
@@ -1188,6 +1196,41 @@ static int pod_record(struct pod *p)
 	return err;
 }
 
+/*
+ * A container's image is the one field of a running Pod that may change:
+ * the container is stopped and started again with the new one, as the
+ * kubelet does when a container's definition changes.
+ */
+static void image_changes(struct pod *p)
+{
+	const json_t *ctrs = json_object_get(json_object_get(p->obj, "spec"), "containers");
+	const char *image;
+	unsigned int i;
+	bool changed = false;
+
+	for (i = p->n_init; i < p->n_ctrs; i++) {
+		struct ctr *c = &p->ctrs[i];
+
+		image = skiff_str(json_array_get(ctrs, i - p->n_init), "image");
+		if (!image || !strcmp(image, skiff_str(c->spec, "image") ?: ""))
+			continue;
+		json_object_set_new(c->spec, "image", json_string(image));
+		changed = true;
+		c->respawn = true;
+		c->backoff_until = 0;
+		c->backoff_ms = 0;
+		if (ctr_running(c)) {
+			pod_event(p, "Normal", "Killing",
+				  "Container %s definition changed, will be restarted", c->name);
+			probes_stop(c);
+			ctr_kill(c, skiff_int(p->spec, "terminationGracePeriodSeconds",
+					      DEFAULT_GRACE_S), "definition changed");
+		}
+	}
+	if (changed && pod_record(p))
+		fprintf(stderr, PROG ": pod %s/%s: cannot record it\n", p->ns, p->name);
+}
+
 static void pod_changed(enum skiff_change change, const json_t *old,
 			const json_t *obj, void *arg)
 {
@@ -1227,6 +1270,7 @@ static void pod_changed(enum skiff_change change, const json_t *old,
 	json_decref(p->obj);
 	p->obj = json_deep_copy(obj);
 	p->seen = true;
+	image_changes(p);
 	mark_dirty(p);
 }
 
