@@ -241,9 +241,9 @@ check-debug:
 	echo; echo "==== summary"; cat $(DEBUG_SUMMARY); exit $$status
 
 # Benchmarks: not part of check. bench-dataplane runs scripts/bench/ in the
-# VM, bench-apiserver and bench-scheduler on the host (each its own section
-# of the page); all write Documentation/benchmarks.md (see that page).
-.PHONY: bench-dataplane bench-apiserver bench-scheduler
+# VM, bench-apiserver, bench-scheduler and bench-node on the host (each its
+# own section of the page); all write Documentation/benchmarks.md (see that page).
+.PHONY: bench-dataplane bench-apiserver bench-scheduler bench-node
 bench-dataplane: all $(BUILD)/bench/connrate $(BUILD)/bench/svctime
 	$(Q)$(TOP)/scripts/bench/dataplane.sh
 
@@ -252,6 +252,9 @@ bench-apiserver: userspace $(BUILD)/bench/apibench
 
 bench-scheduler: userspace $(BUILD)/bench/schedbench
 	$(Q)$(TOP)/scripts/bench/scheduler.sh
+
+bench-node: userspace $(BUILD)/bench/nodebench
+	$(Q)$(TOP)/scripts/bench/node.sh
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
