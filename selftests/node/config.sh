@@ -164,6 +164,27 @@ test_http_and_tcp_probes() {
 		 .status.containerStatuses[0].restartCount == 0'
 }
 
+test_host_network_pod() {
+	node_cluster_start
+	node_start a
+	api_expect 201 POST /api/v1/namespaces/default/pods "$(pod_json hostnet \
+		'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 9090 -h /www' \
+		'{"hostNetwork":true}')"
+	wait_json 30 /api/v1/namespaces/default/pods/hostnet '.status.phase == "Running" and
+		.status.podIP == "192.168.77.11"'
+	# It listens in the node's own namespace: reachable on the node's address.
+	local got
+	wait_for 10 timeout 3 busybox wget -qO- http://192.168.77.11:9090/ > /dev/null ||
+		fail "nothing on 192.168.77.11:9090"
+	got=$(timeout 3 busybox wget -qO- http://192.168.77.11:9090/)
+	check_eq "$got" hostnet "the hostNetwork pod's answer"
+	api_expect 200 DELETE /api/v1/namespaces/default/pods/hostnet
+	wait_for 20 api_code_is 404 GET /api/v1/namespaces/default/pods/hostnet ||
+		fail "pod not gone"
+	! timeout 3 busybox wget -qO- http://192.168.77.11:9090/ > /dev/null 2>&1 ||
+		fail "still answering after deletion"
+}
+
 test_bad_image_commands_refused() {
 	local out
 	if out=$(skiff-node image import --image-dir "$API_DIR/img" 'Bad Ref' /etc/hostname 2>&1); then
@@ -182,4 +203,4 @@ test_bad_image_commands_refused() {
 
 run_tests test_configmap_and_secret test_missing_configmap_waits test_security_context \
 	test_memory_limit test_image_imported_later test_image_update_restarts_container \
-	test_http_and_tcp_probes test_bad_image_commands_refused
+	test_http_and_tcp_probes test_host_network_pod test_bad_image_commands_refused

@@ -773,6 +773,21 @@ static bool same_object(const json_t *a, const json_t *b)
 }
 
 /*
+ * An update ends an object's deletion when it makes it deletable: it
+ * took away the last finalizer (or, for a Namespace, the last of its
+ * spec.finalizers). An object merely updated while it waits (a pod's
+ * status written by its kubelet during its grace period) stays: its
+ * deletion is finished by whoever holds it, as in Kubernetes.
+ */
+static bool completes_deletion(struct api_request *req, const json_t *cur,
+			       const json_t *obj)
+{
+	return meta_str(obj, "deletionTimestamp") && finalizers_empty(obj) &&
+	       kinds_deletable(req->res, obj) &&
+	       (!finalizers_empty(cur) || !kinds_deletable(req->res, cur));
+}
+
+/*
  * Loads the object, applies @mutate and the update rules, and stores the
  * result if the object did not change meanwhile. An object being deleted
  * whose last finalizer goes is deleted. Answers the request.
@@ -824,9 +839,7 @@ static enum MHD_Result write_object(struct api_request *req, mutate_fn mutate,
 			set_rv(obj, cur_rev);
 			goto done;
 		}
-		if (meta_str(obj, "deletionTimestamp") &&
-		    finalizers_empty(obj) &&
-		    kinds_deletable(req->res, obj)) {
+		if (completes_deletion(req, cur, obj)) {
 			err = skiff_store_delete(req->server->store, key,
 						 cur_rev, NULL, &rev);
 			if (!err && is_service(req->res))

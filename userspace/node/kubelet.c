@@ -57,6 +57,8 @@
 /* A container that ran this long starts its back-off afresh. */
 #define BACKOFF_RESET_MS (2 * BACKOFF_MAX_MS)
 #define RETRY_MS 2000
+/* Work done in one go before the loop gets its turn again. */
+#define IDLE_SLICE_MS 20
 /* Every pod is looked at again this often even when nothing happened. */
 #define RESYNC_MS 60000
 #define DEFAULT_GRACE_S 30
@@ -134,6 +136,12 @@ static void ctr_event(const char *id, const struct skiff_container_state *st,
 static const char *restart_policy(const struct pod *p)
 {
 	return skiff_str(p->spec, "restartPolicy") ?: "Always";
+}
+
+/* A hostNetwork pod shares the node's network namespace: no sandbox. */
+static bool host_network(const struct pod *p)
+{
+	return json_is_true(json_object_get(p->spec, "hostNetwork"));
 }
 
 static bool ctr_running(const struct ctr *c)
@@ -387,7 +395,7 @@ static bool ctr_start(struct ctr *c)
 	struct skiff_container_spec spec = { 0 };
 	char **env = NULL, *rootfs = NULL, log_dir[PATH_MAX], log_path[PATH_MAX + 32];
 	char hosts[PATH_MAX + 16], resolv[PATH_MAX + 16], hostname_file[PATH_MAX + 16];
-	char cgroup[256], msg[600], netns[PATH_MAX + 8];
+	char cgroup[256], msg[600], netns[PATH_MAX + 8], state[PATH_MAX + 200];
 	const char *image = skiff_str(c->spec, "image");
 	json_t *config = NULL;
 	unsigned int n_vol = 0, i;
@@ -451,7 +459,11 @@ static bool ctr_start(struct ctr *c)
 	spec.hostname = skiff_str(p->spec, "hostname");
 	if (!spec.hostname || !*spec.hostname)
 		spec.hostname = p->name;
-	snprintf(netns, sizeof(netns), "%s/netns", p->dir);
+	/* runc joins it from its own process, which is in the node's namespace. */
+	if (host_network(p))
+		snprintf(netns, sizeof(netns), "/proc/self/ns/net");
+	else
+		snprintf(netns, sizeof(netns), "%s/netns", p->dir);
 	spec.netns_path = netns;
 	spec.mounts = mounts;
 	spec.n_mounts = n_mounts;
@@ -482,9 +494,16 @@ static bool ctr_start(struct ctr *c)
 	snprintf(log_dir, sizeof(log_dir), "%s/logs/%s", p->dir, c->name);
 	snprintf(log_path, sizeof(log_path), "%s/%u.log", log_dir, c->attempt);
 	skiff_mkdirs(log_dir);
-	/* A leftover of a run that never started (agent killed meanwhile). */
-	skiff_runtime_delete(n->rt, c->id, &e);
-	skiff_bundle_remove(c->dir, &e);
+	/*
+	 * A leftover of a run that never started (agent killed meanwhile):
+	 * only then is there a runtime record to delete (runc delete costs
+	 * tens of milliseconds even when there is nothing).
+	 */
+	snprintf(state, sizeof(state), "%s/runc/%s", n->root_dir, c->id);
+	if (!access(state, F_OK))
+		skiff_runtime_delete(n->rt, c->id, &e);
+	if (!access(c->dir, F_OK))
+		skiff_bundle_remove(c->dir, &e);
 	if (skiff_bundle_write(c->dir, &spec, &e)) {
 		set_waiting(c, "CreateContainerError", e.msg);
 		goto out;
@@ -615,6 +634,16 @@ static bool sandbox_up(struct pod *p)
 		set_waiting(c0, "ContainerCreating", "waiting for the node's network");
 		return false;
 	}
+	if (host_network(p)) {
+		p->ip = n->node_ip;
+		snprintf(p->ip_text, sizeof(p->ip_text), "%s", n->node_ip_text);
+		if (write_pod_files(p)) {
+			skiff_error_set(&e, -EIO, "cannot write /etc files of the pod");
+			goto fail;
+		}
+		p->sandbox = true;
+		return true;
+	}
 	if (skiff_ipam_get(n->ipam, p->uid, &p->ip, &e))
 		goto fail;
 	inet_ntop(AF_INET, &p->ip, p->ip_text, sizeof(p->ip_text));
@@ -660,15 +689,15 @@ static void pod_teardown(struct pod *p, bool all)
 		if (all)
 			skiff_bundle_remove(c->dir, &e);
 	}
-	if (p->sandbox || all) {
+	if ((p->sandbox || all) && !host_network(p)) {
 		snprintf(netns, sizeof(netns), "%s/netns", p->dir);
 		skiff_sandbox_veth_name(p->uid, veth);
 		if (skiff_sandbox_destroy(netns, veth, &e))
 			skiff_error_print(PROG ": sandbox", &e);
 		if (n->ipam)
 			skiff_ipam_release(n->ipam, p->uid);
-		p->sandbox = false;
 	}
+	p->sandbox = false;
 	if (all) {
 		skiff_volumes_teardown(p->dir, &e);
 		skiff_remove_tree(p->dir);
@@ -1344,7 +1373,13 @@ static void adopt_pod(struct skiff_kubelet *k, const char *uid)
 	if (!p)
 		return;
 	snprintf(netns, sizeof(netns), "%s/netns", p->dir);
-	if (skiff_sandbox_exists(netns) && !skiff_ipam_get(k->n->ipam, p->uid, &p->ip, &e)) {
+	if (host_network(p)) {
+		p->ip = k->n->node_ip;
+		p->sandbox = true;
+		p->volumes = true;
+		inet_ntop(AF_INET, &p->ip, p->ip_text, sizeof(p->ip_text));
+	} else if (skiff_sandbox_exists(netns) &&
+		   !skiff_ipam_get(k->n->ipam, p->uid, &p->ip, &e)) {
 		p->sandbox = true;
 		p->volumes = true;
 		inet_ntop(AF_INET, &p->ip, p->ip_text, sizeof(p->ip_text));
@@ -1371,6 +1406,7 @@ static void adopt_all(struct skiff_kubelet *k)
 static bool kubelet_idle(void *arg)
 {
 	struct skiff_kubelet *k = arg;
+	int64_t start = skiff_now_ms();
 	struct pod *p, *next;
 	bool more = false;
 
@@ -1379,7 +1415,13 @@ static bool kubelet_idle(void *arg)
 		for (p = k->pods; p; p = p->next)
 			mark_dirty(p);
 	}
-	for (p = k->pods; p; p = next) {
+	/*
+	 * A pod's first sync costs tens of milliseconds of work on this
+	 * thread (namespace, mounts, runtime calls): a burst of new pods is
+	 * taken a slice at a time so that status writes, heartbeats and
+	 * container events go on in between.
+	 */
+	for (p = k->pods; p && skiff_now_ms() - start < IDLE_SLICE_MS; p = next) {
 		next = p->next;
 		if (!p->dirty)
 			continue;
