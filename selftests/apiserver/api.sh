@@ -359,6 +359,10 @@ test_pod_binding_and_graceful_delete() {
 	check_match "$(jget .metadata.deletionTimestamp)" 'T' "deletionTimestamp"
 	check_eq "$(jget .metadata.deletionGracePeriodSeconds)" 30 "grace period"
 	api_expect 200 GET "$P/bound"
+	# Its kubelet reports status while the containers stop: the pod stays.
+	api_expect 200 PATCH "$P/bound/status" '{"status":{"phase":"Running"}}' \
+		application/merge-patch+json
+	api_expect 200 GET "$P/bound"
 	api_expect 200 DELETE "$P/bound" '{"kind":"DeleteOptions","apiVersion":"v1","gracePeriodSeconds":0}'
 	api_expect 404 GET "$P/bound"
 	# A pod no node runs goes at once.
