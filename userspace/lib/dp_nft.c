@@ -80,7 +80,7 @@
  * struct nft_dp - the backend's state, &skiff_dp.priv
  * @sock: rtnetlink socket, in the network namespace of the opener
  * @kerr: the kernel's errno and extack message for the last request, if
- *	it refused it (filled by nft_on_error)
+ *	it refused it (filled by skiff_nl_on_error)
  */
 struct nft_dp {
 	struct nl_sock *sock;
@@ -131,69 +131,6 @@ struct nft_snap {
 };
 
 /* ---- errors ------------------------------------------------------------ */
-
-/* libnl's codes for what the kernel (or libnl) refused, back to errno. */
-static const struct {
-	int nlerr;
-	int err;
-} nft_errors[] = {
-	{ NLE_EXIST, EEXIST },
-	{ NLE_OBJ_NOTFOUND, ENOENT },
-	{ NLE_NODEV, ENODEV },
-	{ NLE_PERM, EPERM },
-	{ NLE_NOACCESS, EACCES },
-	{ NLE_INVAL, EINVAL },
-	{ NLE_BUSY, EBUSY },
-	{ NLE_NOMEM, ENOMEM },
-	{ NLE_RANGE, ERANGE },
-	{ NLE_AGAIN, EAGAIN },
-	{ NLE_OPNOTSUPP, EOPNOTSUPP },
-	{ NLE_AF_NOSUPPORT, EAFNOSUPPORT },
-	{ NLE_NOADDR, EADDRNOTAVAIL },
-	{ NLE_MSGSIZE, EMSGSIZE },
-};
-
-static int nft_errno(int nlerr)
-{
-	size_t i;
-
-	nlerr = abs(nlerr);
-	for (i = 0; i < ARRAY_SIZE(nft_errors); i++)
-		if (nft_errors[i].nlerr == nlerr)
-			return -nft_errors[i].err;
-	return -EIO;
-}
-
-/*
- * libnl turns the kernel's errno into one of its own codes and drops the
- * extended ack; keep both, so that callers see the kernel's exact errno and
- * its reason. Returning NL_STOP makes libnl fail the call as it would have.
- */
-static int nft_on_error(struct sockaddr_nl *who, struct nlmsgerr *nle,
-			void *arg)
-{
-	const struct nlmsghdr *nlh = (const void *)((char *)nle - NLMSG_HDRLEN);
-	struct nft_dp *nft = arg;
-
-	(void)who;
-	if (skiff_nl_extack_parse(nlh, nlh->nlmsg_len, &nft->kerr) < 0)
-		skiff_error_set(&nft->kerr, nle->error, "%s", "");
-	return NL_STOP;
-}
-
-/*
- * Fills @e for libnl error @nlerr of the request about @what: the kernel's
- * errno and words if it refused the request, libnl's otherwise.
- */
-static int nft_fail(struct nft_dp *nft, int nlerr, struct skiff_error *e,
-		    const char *what)
-{
-	if (nft->kerr.err && nft->kerr.msg[0])
-		return skiff_error_set(e, nft->kerr.err, "%s: %s", what,
-				       nft->kerr.msg);
-	return skiff_error_set(e, nft->kerr.err ?: nft_errno(nlerr), "%s: %s",
-			       what, nl_geterror(nlerr));
-}
 
 static int nft_nomem(struct skiff_error *e)
 {
@@ -363,19 +300,6 @@ static int nft_peer_check(const struct skiff_dp_peer *peer, bool full,
 
 /* ---- requests ---------------------------------------------------------- */
 
-/* Sends @msg (consumed) and waits for the kernel's answer. */
-static int nft_send(struct nft_dp *nft, struct nl_msg *msg)
-{
-	int err;
-
-	skiff_error_clear(&nft->kerr);
-	err = nl_send_auto(nft->sock, msg);
-	nlmsg_free(msg);
-	if (err < 0)
-		return err;
-	return nl_wait_for_ack(nft->sock);
-}
-
 struct nft_dump_ctx {
 	int (*parse)(struct nlmsghdr *nlh, struct nft_snap *s);
 	struct nft_snap *snap;
@@ -403,7 +327,7 @@ static int nft_dump(struct nft_dp *nft, int type, void *hdr, size_t len,
 	struct nl_cb *orig, *cb;
 	int err;
 
-	/* A copy of the socket's callbacks, so nft_on_error still runs. */
+	/* A copy of the socket's callbacks, so skiff_nl_on_error still runs. */
 	orig = nl_socket_get_cb(nft->sock);
 	cb = nl_cb_clone(orig);
 	nl_cb_put(orig);
@@ -587,7 +511,7 @@ static int nft_snap_load(struct nft_dp *nft, struct nft_snap *s, int ifindex,
 		if (err != -NLE_DUMP_INTR || ++tries == NFT_DUMP_TRIES)
 			break;
 	}
-	return nft_fail(nft, err, e, "cannot read the routing tables");
+	return skiff_nl_fail(&nft->kerr, err, e, "cannot read the routing tables");
 }
 
 static const struct nft_route *nft_snap_route_find(const struct nft_snap *s,
@@ -691,7 +615,7 @@ static int nft_vxlan_get(struct nft_dp *nft, const char *name,
 	if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND)
 		return skiff_error_set(e, -ENODEV, "no such interface");
 	if (err < 0)
-		return nft_fail(nft, err, e, name);
+		return skiff_nl_fail(&nft->kerr, err, e, "%s", name);
 	if (!rtnl_link_is_vxlan(link)) {
 		rtnl_link_put(link);
 		return skiff_error_set(e, -EINVAL,
@@ -790,7 +714,7 @@ static int nft_link_create(struct nft_dp *nft, const struct skiff_dp_dev *dev,
 		return skiff_error_set(e, -EEXIST,
 				       "an interface with this name exists");
 	if (err < 0)
-		return nft_fail(nft, err, e, "cannot create the vxlan device");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot create the vxlan device");
 	return 0;
 }
 
@@ -802,7 +726,7 @@ static int nft_link_delete(struct nft_dp *nft, struct rtnl_link *link,
 	skiff_error_clear(&nft->kerr);
 	err = rtnl_link_delete(nft->sock, link);
 	if (err < 0)
-		return nft_fail(nft, err, e, "cannot delete the vxlan device");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot delete the vxlan device");
 	return 0;
 }
 
@@ -918,7 +842,7 @@ static int nft_dev_list(struct skiff_dp *dp, const char *name,
 	skiff_error_clear(&nft->kerr);
 	err = rtnl_link_alloc_cache(nft->sock, AF_UNSPEC, &links);
 	if (err < 0)
-		return nft_fail(nft, err, e, "cannot list the interfaces");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot list the interfaces");
 	err = nft_snap_load(nft, &snap, 0, false, e);
 	if (err)
 		goto out_free_links;
@@ -988,7 +912,7 @@ static int nft_neigh_set(struct nft_dp *nft, int ifindex, struct in_addr ip,
 	err = rtnl_neigh_add(nft->sock, neigh, NLM_F_CREATE | NLM_F_REPLACE);
 	rtnl_neigh_put(neigh);
 	if (err < 0)
-		return nft_fail(nft, err, e, "cannot add the neighbour entry");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot add the neighbour entry");
 	return 0;
 }
 
@@ -1006,8 +930,7 @@ static int nft_neigh_del(struct nft_dp *nft, int ifindex, struct in_addr ip,
 	err = rtnl_neigh_delete(nft->sock, neigh, 0);
 	rtnl_neigh_put(neigh);
 	if (err < 0 && err != -NLE_OBJ_NOTFOUND)
-		return nft_fail(nft, err, e,
-				"cannot delete the neighbour entry");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot delete the neighbour entry");
 	return 0;
 }
 
@@ -1056,15 +979,15 @@ static int nft_fdb_set(struct nft_dp *nft, int ifindex, const uint8_t *mac,
 					   &msg);
 	rtnl_neigh_put(fdb);
 	if (err < 0)
-		return nft_fail(nft, err, e, "cannot add the fdb entry");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot add the fdb entry");
 	err = nla_put(msg, NDA_DST, sizeof(remote), &remote);
 	if (err < 0) {
 		nlmsg_free(msg);
 		return nft_nomem(e);
 	}
-	err = nft_send(nft, msg);
+	err = skiff_nl_send_ack(nft->sock, msg, &nft->kerr);
 	if (err < 0)
-		return nft_fail(nft, err, e, "cannot add the fdb entry");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot add the fdb entry");
 	return 0;
 }
 
@@ -1082,7 +1005,7 @@ static int nft_fdb_del(struct nft_dp *nft, int ifindex, const uint8_t *mac,
 	err = rtnl_neigh_delete(nft->sock, fdb, 0);
 	rtnl_neigh_put(fdb);
 	if (err < 0 && err != -NLE_OBJ_NOTFOUND)
-		return nft_fail(nft, err, e, "cannot delete the fdb entry");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot delete the fdb entry");
 	return 0;
 }
 
@@ -1141,7 +1064,7 @@ static int nft_route_add(struct nft_dp *nft, int ifindex,
 		return skiff_error_set(e, -EEXIST,
 				       "a route for this prefix exists");
 	if (err < 0)
-		return nft_fail(nft, err, e, "cannot add the route");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot add the route");
 	return 0;
 }
 
@@ -1160,7 +1083,7 @@ static int nft_route_del(struct nft_dp *nft, const struct nft_route *peer,
 	err = rtnl_route_delete(nft->sock, route, 0);
 	rtnl_route_put(route);
 	if (err < 0)
-		return nft_fail(nft, err, e, "cannot delete the route");
+		return skiff_nl_fail(&nft->kerr, err, e, "cannot delete the route");
 	return 0;
 }
 
@@ -1416,7 +1339,7 @@ static int nft_open(struct skiff_dp *dp, struct skiff_error *e)
 	}
 	err = nl_connect(nft->sock, NETLINK_ROUTE);
 	if (err < 0) {
-		err = skiff_error_set(e, nft_errno(err),
+		err = skiff_error_set(e, skiff_nl_errno(err),
 				      "cannot open an rtnetlink socket: %s",
 				      nl_geterror(err));
 		goto err_free_sock;
@@ -1430,7 +1353,8 @@ static int nft_open(struct skiff_dp *dp, struct skiff_error *e)
 	/* A capped error is enough: we know what we sent. */
 	setsockopt(nl_socket_get_fd(nft->sock), SOL_NETLINK, NETLINK_CAP_ACK,
 		   &one, sizeof(one));
-	nl_socket_modify_err_cb(nft->sock, NL_CB_CUSTOM, nft_on_error, nft);
+	nl_socket_modify_err_cb(nft->sock, NL_CB_CUSTOM, skiff_nl_on_error,
+				&nft->kerr);
 	dp->priv = nft;
 	return 0;
 

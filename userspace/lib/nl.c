@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,12 @@
 #include <linux/netlink.h>
 #include <linux/skiff.h>
 #include <netlink/genl/ctrl.h>
+#include <netlink/errno.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
 #include "nl.h"
+#include "util.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -97,6 +100,81 @@ int skiff_nl_extack_parse(const struct nlmsghdr *nlh, size_t len,
 		off += NLA_ALIGN(alen);
 	}
 	return 0;
+}
+
+/* libnl's codes for what the kernel (or libnl) refused, back to errno. */
+static const struct {
+	int nlerr;
+	int err;
+} nl_errors[] = {
+	{ NLE_EXIST, EEXIST },
+	{ NLE_OBJ_NOTFOUND, ENOENT },
+	{ NLE_NODEV, ENODEV },
+	{ NLE_PERM, EPERM },
+	{ NLE_NOACCESS, EACCES },
+	{ NLE_INVAL, EINVAL },
+	{ NLE_BUSY, EBUSY },
+	{ NLE_NOMEM, ENOMEM },
+	{ NLE_RANGE, ERANGE },
+	{ NLE_AGAIN, EAGAIN },
+	{ NLE_OPNOTSUPP, EOPNOTSUPP },
+	{ NLE_AF_NOSUPPORT, EAFNOSUPPORT },
+	{ NLE_NOADDR, EADDRNOTAVAIL },
+	{ NLE_MSGSIZE, EMSGSIZE },
+};
+
+int skiff_nl_errno(int nlerr)
+{
+	size_t i;
+
+	nlerr = abs(nlerr);
+	for (i = 0; i < ARRAY_SIZE(nl_errors); i++)
+		if (nl_errors[i].nlerr == nlerr)
+			return -nl_errors[i].err;
+	return -EIO;
+}
+
+int skiff_nl_on_error(struct sockaddr_nl *who, struct nlmsgerr *nle,
+		      void *arg)
+{
+	const struct nlmsghdr *nlh = (const void *)((char *)nle - NLMSG_HDRLEN);
+	struct skiff_error *kerr = arg;
+
+	(void)who;
+	if (skiff_nl_extack_parse(nlh, nlh->nlmsg_len, kerr) < 0)
+		skiff_error_set(kerr, nle->error, "%s", "");
+	return NL_STOP;
+}
+
+int skiff_nl_fail(const struct skiff_error *kerr, int nlerr,
+		  struct skiff_error *e, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (kerr->err && kerr->msg[0])
+		return skiff_error_set(e, kerr->err, "%s: %s", what, kerr->msg);
+	if (kerr->err)
+		return skiff_error_set(e, kerr->err, "%s: %s", what,
+				       strerror(-kerr->err));
+	return skiff_error_set(e, skiff_nl_errno(nlerr), "%s: %s", what,
+			       nl_geterror(nlerr));
+}
+
+int skiff_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg,
+		      struct skiff_error *kerr)
+{
+	int err;
+
+	skiff_error_clear(kerr);
+	err = nl_send_auto(sk, msg);
+	nlmsg_free(msg);
+	if (err < 0)
+		return err;
+	return nl_wait_for_ack(sk);
 }
 
 struct call_ctx {

@@ -12,7 +12,10 @@
 #include <stdint.h>
 
 struct nl_msg;
+struct nlmsgerr;
 struct nlmsghdr;
+struct nl_sock;
+struct sockaddr_nl;
 struct skiff_nl;
 
 #include "error.h"
@@ -23,6 +26,34 @@ struct skiff_nl;
  */
 int skiff_nl_extack_parse(const struct nlmsghdr *nlh, size_t len,
 			  struct skiff_error *e);
+
+/* libnl's error code @nlerr (either sign) as a negative errno; -EIO if none fits. */
+int skiff_nl_errno(int nlerr);
+
+/*
+ * A libnl error callback (nl_cb_err(), nl_socket_modify_err_cb()) that keeps
+ * the kernel's own errno and extack message, which libnl drops, in the
+ * struct skiff_error @arg. It returns NL_STOP, so libnl fails the call as it
+ * would have. Clear @arg before each request.
+ */
+int skiff_nl_on_error(struct sockaddr_nl *who, struct nlmsgerr *nle,
+		      void *arg);
+
+/*
+ * Fills @e for libnl error @nlerr of a request about what @fmt says: the
+ * kernel's errno and words (@kerr, kept by skiff_nl_on_error) if it refused
+ * the request, libnl's otherwise. Returns the negative errno.
+ */
+int skiff_nl_fail(const struct skiff_error *kerr, int nlerr,
+		  struct skiff_error *e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Clears @kerr, sends @msg (consumed) on @sk and waits for the kernel's
+ * answer: 0 or a negative libnl error code, for skiff_nl_fail().
+ */
+int skiff_nl_send_ack(struct nl_sock *sk, struct nl_msg *msg,
+		      struct skiff_error *kerr);
 
 int skiff_nl_open(struct skiff_nl **nlp, struct skiff_error *e);
 void skiff_nl_close(struct skiff_nl *nl);

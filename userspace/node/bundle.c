@@ -33,6 +33,7 @@
 
 #include <jansson.h>
 
+#include "files.h"
 #include "image.h"
 #include "runtime.h"
 #include "util.h"
@@ -353,23 +354,6 @@ static int mount_rootfs(const char *dir, const char *lower, struct skiff_error *
 	return 0;
 }
 
-static int mkdir_parents(const char *path)
-{
-	char buf[PATH_MAX], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
-}
-
 static int write_config(const char *dir, json_t *cfg, struct skiff_error *e)
 {
 	char path[PATH_MAX + 16], tmp[PATH_MAX + 16];
@@ -398,7 +382,7 @@ int skiff_bundle_write(const char *dir, const struct skiff_container_spec *spec,
 		err = caps_mask(spec, &caps, e);
 	if (err)
 		return err;
-	err = mkdir_parents(dir);
+	err = skiff_mkdir_parents(dir);
 	if (err)
 		return skiff_error_set(e, err, "cannot make the parents of %s: %s", dir,
 				       strerror(-err));

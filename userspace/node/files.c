@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,7 +17,8 @@
 
 #include "files.h"
 
-int skiff_mkdirs(const char *path)
+/* mkdir -p of @path with @mode, or of its parents only unless @leaf. */
+static int make_dirs(const char *path, mode_t mode, bool leaf)
 {
 	char tmp[PATH_MAX], *s;
 
@@ -26,13 +28,28 @@ int skiff_mkdirs(const char *path)
 		if (*s != '/')
 			continue;
 		*s = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
+		if (mkdir(tmp, mode) && errno != EEXIST)
 			return -errno;
 		*s = '/';
 	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
+	if (leaf && mkdir(tmp, mode) && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+int skiff_mkdirs(const char *path)
+{
+	return make_dirs(path, 0755, true);
+}
+
+int skiff_mkdirs_mode(const char *path, mode_t mode)
+{
+	return make_dirs(path, mode, true);
+}
+
+int skiff_mkdir_parents(const char *path)
+{
+	return make_dirs(path, 0755, false);
 }
 
 int skiff_write_file(const char *path, const char *text, mode_t mode)
@@ -56,42 +73,54 @@ int skiff_write_file(const char *path, const char *text, mode_t mode)
 	return err;
 }
 
-static int remove_below(const char *path, dev_t dev)
+DIR *skiff_opendir_at(int dfd, const char *path, int flags)
 {
-	char sub[PATH_MAX];
-	struct dirent *d;
-	struct stat sb;
-	DIR *dir;
-	int err = 0;
+	int fd, err;
+	DIR *d;
 
-	if (lstat(path, &sb))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(sb.st_mode))
-		return unlink(path) ? -errno : 0;
-	/* A mount point: its contents are someone else's, leave them. */
-	if (sb.st_dev != dev)
-		return -EBUSY;
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((d = readdir(dir))) {
-		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-		if (remove_below(sub, dev) && !err)
-			err = -EBUSY;
+	fd = openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		err = errno;
+		close(fd);
+		errno = err;
 	}
-	closedir(dir);
-	if (rmdir(path) && !err)
+	return d;
+}
+
+int skiff_remove_tree_at(int dfd, const char *path)
+{
+	struct statx stx;
+	struct dirent *ent;
+	int err = 0, r;
+	DIR *d;
+
+	if (statx(dfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(stx.stx_mode))
+		return unlinkat(dfd, path, 0) && errno != ENOENT ? -errno : 0;
+	/* A mount point: its contents are someone else's, leave them. */
+	if (stx.stx_attributes_mask & stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+		return -EBUSY;
+	d = skiff_opendir_at(dfd, path, O_NOFOLLOW);
+	if (!d)
+		return -errno;
+	while ((ent = readdir(d))) {
+		if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+			continue;
+		r = skiff_remove_tree_at(dirfd(d), ent->d_name);
+		if (r && !err)
+			err = r;
+	}
+	closedir(d);
+	if (!err && unlinkat(dfd, path, AT_REMOVEDIR) && errno != ENOENT)
 		err = -errno;
 	return err;
 }
 
 int skiff_remove_tree(const char *path)
 {
-	struct stat sb;
-
-	if (lstat(path, &sb))
-		return errno == ENOENT ? 0 : -errno;
-	return remove_below(path, sb.st_dev);
+	return skiff_remove_tree_at(AT_FDCWD, path);
 }

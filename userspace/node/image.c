@@ -47,6 +47,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "files.h"
 #include "image.h"
 #include "util.h"
 
@@ -198,40 +199,6 @@ char *skiff_image_dir(const char *store, const char *ref, struct skiff_error *e)
 	return dir;
 }
 
-int skiff_remove_tree_at(int dirfd, const char *path)
-{
-	struct statx stx;
-	struct dirent *ent;
-	int fd, err = 0, r;
-	DIR *d;
-
-	if (statx(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(stx.stx_mode))
-		return unlinkat(dirfd, path, 0) && errno != ENOENT ? -errno : 0;
-	if (stx.stx_attributes_mask & stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
-		return -EBUSY;
-	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((ent = readdir(d))) {
-		if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
-			continue;
-		r = skiff_remove_tree_at(fd, ent->d_name);
-		if (r && !err)
-			err = r;
-	}
-	closedir(d);
-	if (!err && unlinkat(dirfd, path, AT_REMOVEDIR) && errno != ENOENT)
-		err = -errno;
-	return err;
-}
-
 /*
  * In the child: a private mount namespace where only @dir is writable, so
  * a program writing through a symbolic link that leaves @dir fails.
@@ -349,25 +316,6 @@ static int run_cmd(const char *const *argv, const char *rw_dir, char **out, char
 	return r;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* An image being made: DIR/.tmp-X/{unpack,image/rootfs,image/config.json}. */
 struct work {
 	const char *store;
@@ -389,7 +337,7 @@ static int work_begin(struct work *w, const char *store, const char *ref,
 	err = parse_ref(ref, &w->ref, e);
 	if (err)
 		return err;
-	err = mkdir_p(store, 0755);
+	err = skiff_mkdirs(store);
 	if (err)
 		return skiff_error_set(e, err, "cannot make %s: %s", store, strerror(-err));
 	snprintf(w->tmp, sizeof(w->tmp), "%s/.tmp-XXXXXX", store);
@@ -888,14 +836,11 @@ static char *find_program(const char *name)
 
 static int mkdir_parents_in(const char *root, const char *path)
 {
-	char buf[PATH_MAX * 2], *slash;
+	char buf[PATH_MAX];
 
-	snprintf(buf, sizeof(buf), "%s%s", root, path);
-	slash = strrchr(buf, '/');
-	if (!slash || slash == buf)
-		return 0;
-	*slash = '\0';
-	return mkdir_p(buf, 0755);
+	if (snprintf(buf, sizeof(buf), "%s%s", root, path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	return skiff_mkdir_parents(buf);
 }
 
 /* Host file @src (links followed) to @root@src; 1 when it was there. */

@@ -66,13 +66,6 @@ int skiff_image_for_each(const char *store,
 			 int (*fn)(const char *ref, void *arg), void *arg);
 
 /*
- * Removes @path (relative to @dirfd, or AT_FDCWD) and all under it, never
- * following a symbolic link nor entering another mount (-EBUSY then); 0
- * when it does not exist. The image store and the bundles use it.
- */
-int skiff_remove_tree_at(int dirfd, const char *path);
-
-/*
  * `skiff-node image import|build-from-host|list|rm [--image-dir DIR] ...`:
  * the command line over the calls above; returns the exit status.
  */

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "podnet.h"
 
 #define IPAM_SUBNET	"subnet"
@@ -187,17 +188,12 @@ static int ipam_scan(struct skiff_ipam *ipam,
 	char owner[IPAM_OWNER_MAX + 2];
 	struct dirent *de;
 	uint32_t ip;
-	int fd, n, err = 0;
+	int n, err = 0;
 	DIR *d;
 
-	fd = openat(ipam->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = skiff_opendir_at(ipam->dirfd, ".", 0);
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	while (!err) {
 		errno = 0;
 		de = readdir(d);

@@ -35,7 +35,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +105,7 @@
  * struct pn_nl - an rtnetlink socket and what the kernel said last
  * @sk: the socket, in the namespace it was opened in
  * @kerr: the kernel's errno and extack message for the last request, if
- *	it refused it (filled by pn_on_error)
+ *	it refused it (filled by skiff_nl_on_error)
  */
 struct pn_nl {
 	struct nl_sock *sk;
@@ -114,74 +113,6 @@ struct pn_nl {
 };
 
 /* ---- errors ------------------------------------------------------------ */
-
-/* libnl's codes for what libnl itself refused, back to errno. */
-static const struct {
-	int nlerr;
-	int err;
-} pn_errors[] = {
-	{ NLE_EXIST, EEXIST },
-	{ NLE_OBJ_NOTFOUND, ENOENT },
-	{ NLE_NODEV, ENODEV },
-	{ NLE_PERM, EPERM },
-	{ NLE_NOACCESS, EACCES },
-	{ NLE_INVAL, EINVAL },
-	{ NLE_BUSY, EBUSY },
-	{ NLE_NOMEM, ENOMEM },
-	{ NLE_RANGE, ERANGE },
-	{ NLE_AGAIN, EAGAIN },
-	{ NLE_OPNOTSUPP, EOPNOTSUPP },
-	{ NLE_AF_NOSUPPORT, EAFNOSUPPORT },
-	{ NLE_NOADDR, EADDRNOTAVAIL },
-	{ NLE_MSGSIZE, EMSGSIZE },
-};
-
-static int pn_errno(int nlerr)
-{
-	size_t i;
-
-	nlerr = abs(nlerr);
-	for (i = 0; i < ARRAY_SIZE(pn_errors); i++)
-		if (pn_errors[i].nlerr == nlerr)
-			return -pn_errors[i].err;
-	return -EIO;
-}
-
-/* Keeps the kernel's own errno and extack message, which libnl drops. */
-static int pn_on_error(struct sockaddr_nl *who, struct nlmsgerr *nle,
-		       void *arg)
-{
-	const struct nlmsghdr *nlh = (const void *)((char *)nle - NLMSG_HDRLEN);
-	struct pn_nl *nl = arg;
-
-	(void)who;
-	if (skiff_nl_extack_parse(nlh, nlh->nlmsg_len, &nl->kerr) < 0)
-		skiff_error_set(&nl->kerr, nle->error, "%s", "");
-	return NL_STOP;
-}
-
-/*
- * Fills @e for libnl error @nlerr of a request about what @fmt says: the
- * kernel's errno and words if it refused it, libnl's otherwise.
- */
-static int pn_fail(struct pn_nl *nl, int nlerr, struct skiff_error *e,
-		   const char *fmt, ...)
-{
-	char what[160];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (nl->kerr.err && nl->kerr.msg[0])
-		return skiff_error_set(e, nl->kerr.err, "%s: %s", what,
-				       nl->kerr.msg);
-	if (nl->kerr.err)
-		return skiff_error_set(e, nl->kerr.err, "%s: %s", what,
-				       strerror(-nl->kerr.err));
-	return skiff_error_set(e, pn_errno(nlerr), "%s: %s", what,
-			       nl_geterror(nlerr));
-}
 
 static int pn_nomem(struct skiff_error *e)
 {
@@ -334,7 +265,7 @@ static int pn_nl_open(struct pn_nl *nl, int nsfd, struct skiff_error *e)
 		goto err_free;
 	}
 	if (c.nlerr < 0) {
-		err = skiff_error_set(e, pn_errno(c.nlerr),
+		err = skiff_error_set(e, skiff_nl_errno(c.nlerr),
 				      "cannot open an rtnetlink socket: %s",
 				      nl_geterror(c.nlerr));
 		goto err_free;
@@ -346,7 +277,8 @@ static int pn_nl_open(struct pn_nl *nl, int nsfd, struct skiff_error *e)
 	}
 	/* A capped error is enough: we know what we sent. */
 	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, pn_on_error, nl);
+	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, skiff_nl_on_error,
+				&nl->kerr);
 	return 0;
 
 err_free:
@@ -359,19 +291,6 @@ static void pn_nl_close(struct pn_nl *nl)
 {
 	nl_socket_free(nl->sk);
 	nl->sk = NULL;
-}
-
-/* Sends @msg (consumed) and waits for the kernel's answer. */
-static int pn_send(struct pn_nl *nl, struct nl_msg *msg)
-{
-	int err;
-
-	skiff_error_clear(&nl->kerr);
-	err = nl_send_auto(nl->sk, msg);
-	nlmsg_free(msg);
-	if (err < 0)
-		return err;
-	return nl_wait_for_ack(nl->sk);
 }
 
 /* ---- links ------------------------------------------------------------- */
@@ -390,7 +309,7 @@ static int pn_link_find(struct pn_nl *nl, const char *name,
 		return 0;
 	}
 	if (err < 0)
-		return pn_fail(nl, err, e, "cannot read interface %s", name);
+		return skiff_nl_fail(&nl->kerr, err, e, "cannot read interface %s", name);
 	return 0;
 }
 
@@ -404,9 +323,27 @@ static int pn_link_del(struct pn_nl *nl, struct rtnl_link *link,
 	if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND)
 		return 0;
 	if (err < 0)
-		return pn_fail(nl, err, e, "cannot delete interface %s",
-			       rtnl_link_get_name(link));
+		return skiff_nl_fail(&nl->kerr, err, e, "cannot delete interface %s",
+				     rtnl_link_get_name(link));
 	return 0;
+}
+
+/*
+ * Finds link @name if @is_kind it: *@linkp, or NULL when there is none or
+ * when it is of another kind, and then returns 1.
+ */
+static int pn_link_find_kind(struct pn_nl *nl, const char *name,
+			     int (*is_kind)(struct rtnl_link *link),
+			     struct rtnl_link **linkp, struct skiff_error *e)
+{
+	int err;
+
+	err = pn_link_find(nl, name, linkp, e);
+	if (err || !*linkp || is_kind(*linkp))
+		return err;
+	rtnl_link_put(*linkp);
+	*linkp = NULL;
+	return 1;
 }
 
 /* Deletes link @name if there is one and @is_kind it: another stays. */
@@ -417,11 +354,10 @@ static int pn_link_del_name(struct pn_nl *nl, const char *name,
 	struct rtnl_link *link;
 	int err;
 
-	err = pn_link_find(nl, name, &link, e);
-	if (err || !link)
-		return err;
-	if (is_kind(link))
-		err = pn_link_del(nl, link, e);
+	err = pn_link_find_kind(nl, name, is_kind, &link, e);
+	if (!link)
+		return err < 0 ? err : 0;
+	err = pn_link_del(nl, link, e);
 	rtnl_link_put(link);
 	return err;
 }
@@ -450,9 +386,9 @@ static int pn_link_set(struct pn_nl *nl, int ifindex, const char *name,
 		nlmsg_free(msg);
 		return pn_nomem(e);
 	}
-	err = pn_send(nl, msg);
+	err = skiff_nl_send_ack(nl->sk, msg, &nl->kerr);
 	if (err < 0)
-		return pn_fail(nl, err, e, "cannot configure %s", name);
+		return skiff_nl_fail(&nl->kerr, err, e, "cannot configure %s", name);
 	return 0;
 }
 
@@ -480,10 +416,9 @@ static int pn_port_hairpin(struct pn_nl *nl, int ifindex, const char *name,
 	if (!nest || nla_put_u8(msg, IFLA_BRPORT_MODE, 1) < 0)
 		goto err_nomem;
 	nla_nest_end(msg, nest);
-	err = pn_send(nl, msg);
+	err = skiff_nl_send_ack(nl->sk, msg, &nl->kerr);
 	if (err < 0)
-		return pn_fail(nl, err, e, "cannot turn hairpin on for %s",
-			       name);
+		return skiff_nl_fail(&nl->kerr, err, e, "cannot turn hairpin on for %s", name);
 	return 0;
 
 err_nomem:
@@ -526,8 +461,8 @@ out_put:
 	if (err == -NLE_NOMEM)
 		return pn_nomem(e);
 	if (err < 0)
-		return pn_fail(nl, err, e, "cannot add address %s/%u to %s",
-			       pn_ntoa(ip, buf), len, name);
+		return skiff_nl_fail(&nl->kerr, err, e, "cannot add address %s/%u to %s",
+				     pn_ntoa(ip, buf), len, name);
 	return 0;
 }
 
@@ -544,8 +479,7 @@ static int pn_addr_sync(struct pn_nl *nl, int ifindex, const char *name,
 	skiff_error_clear(&nl->kerr);
 	err = rtnl_addr_alloc_cache(nl->sk, &cache);
 	if (err < 0)
-		return pn_fail(nl, err, e, "cannot read the addresses of %s",
-			       name);
+		return skiff_nl_fail(&nl->kerr, err, e, "cannot read the addresses of %s", name);
 	err = 0;
 	for (obj = nl_cache_get_first(cache); obj && !err;
 	     obj = nl_cache_get_next(obj)) {
@@ -566,9 +500,8 @@ static int pn_addr_sync(struct pn_nl *nl, int ifindex, const char *name,
 		if (err == -NLE_NOADDR || err == -NLE_OBJ_NOTFOUND)
 			err = 0;	/* went with a primary before it */
 		if (err < 0)
-			err = pn_fail(nl, err, e,
-				      "cannot remove a stale address of %s",
-				      name);
+			err = skiff_nl_fail(&nl->kerr, err, e,
+					    "cannot remove a stale address of %s", name);
 	}
 	nl_cache_free(cache);
 	if (!err && !found)
@@ -608,7 +541,7 @@ static int pn_bridge_create(struct pn_nl *nl, const char *name,
 	nl_addr_put(lladdr);
 	rtnl_link_put(link);
 	if (err < 0)
-		return pn_fail(nl, err, e, "cannot create bridge %s", name);
+		return skiff_nl_fail(&nl->kerr, err, e, "cannot create bridge %s", name);
 	return 0;
 }
 
@@ -620,17 +553,16 @@ static int pn_bridge_find(struct pn_nl *nl, const char *name, int *ifindex,
 	int err;
 
 	*ifindex = 0;
-	err = pn_link_find(nl, name, &link, e);
-	if (err || !link)
+	err = pn_link_find_kind(nl, name, rtnl_link_is_bridge, &link, e);
+	if (err > 0)
+		return skiff_error_set(e, -EEXIST,
+				       "interface %s exists and is not a bridge",
+				       name);
+	if (!link)
 		return err;
-	if (rtnl_link_is_bridge(link))
-		*ifindex = rtnl_link_get_ifindex(link);
-	else
-		err = skiff_error_set(e, -EEXIST,
-				      "interface %s exists and is not a bridge",
-				      name);
+	*ifindex = rtnl_link_get_ifindex(link);
 	rtnl_link_put(link);
-	return err;
+	return 0;
 }
 
 int skiff_bridge_setup(const char *name, struct in_addr subnet, uint8_t len,
@@ -841,8 +773,8 @@ static int pn_veth_add(struct pn_nl *host, const struct skiff_sandbox *sb,
 	rtnl_link_put(peer);
 	rtnl_link_put(link);
 	if (err < 0)
-		return pn_fail(host, err, e, "cannot create veth pair %s",
-			       sb->host_veth);
+		return skiff_nl_fail(&host->kerr, err, e, "cannot create veth pair %s",
+				     sb->host_veth);
 	return 0;
 }
 
@@ -1407,6 +1339,38 @@ static int pn_ip_forward(struct skiff_error *e)
 	return err;
 }
 
+/*
+ * Replaces table skiff-node in one transaction: by one that masquerades
+ * pod subnet @pod/@pod_len leaving cluster @cluster/@cluster_len, or by
+ * none when @pod_len is 0.
+ */
+static int pn_nft_replace(uint32_t pod, uint8_t pod_len, uint32_t cluster,
+			  uint8_t cluster_len, struct skiff_error *e)
+{
+	struct pn_nft b;
+	int err;
+
+	err = pn_nft_open(&b, e);
+	if (err)
+		return err;
+	/* Created first, so that deleting it works whether it was there. */
+	err = pn_nft_table(&b, NFT_MSG_NEWTABLE);
+	if (!err)
+		err = pn_nft_table(&b, NFT_MSG_DELTABLE);
+	if (!err && pod_len)
+		err = pn_nft_table(&b, NFT_MSG_NEWTABLE);
+	if (!err && pod_len)
+		err = pn_nft_chain(&b);
+	if (!err && pod_len)
+		err = pn_nft_rule(&b, pod, pod_len, cluster, cluster_len);
+	if (err)
+		skiff_error_set(e, err, "cannot build the nftables batch");
+	else
+		err = pn_nft_commit(&b, e);
+	pn_nft_close(&b);
+	return err;
+}
+
 int skiff_podnet_masquerade(struct in_addr pod_cidr, uint8_t pod_len,
 			    struct in_addr cluster_cidr, uint8_t cluster_len,
 			    struct skiff_error *e)
@@ -1414,7 +1378,6 @@ int skiff_podnet_masquerade(struct in_addr pod_cidr, uint8_t pod_len,
 	uint32_t pod = ntohl(pod_cidr.s_addr);
 	uint32_t cluster = ntohl(cluster_cidr.s_addr);
 	char p[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
-	struct pn_nft b;
 	int err;
 
 	err = pn_cidr_check(pod_cidr, pod_len, 1, 32, "pod CIDR", e);
@@ -1432,44 +1395,12 @@ int skiff_podnet_masquerade(struct in_addr pod_cidr, uint8_t pod_len,
 	if (err)
 		return err;
 
-	err = pn_nft_open(&b, e);
-	if (err)
-		return err;
-	/* Created first, so that deleting it works whether it was there. */
-	err = pn_nft_table(&b, NFT_MSG_NEWTABLE);
-	if (!err)
-		err = pn_nft_table(&b, NFT_MSG_DELTABLE);
-	if (!err)
-		err = pn_nft_table(&b, NFT_MSG_NEWTABLE);
-	if (!err)
-		err = pn_nft_chain(&b);
-	if (!err)
-		err = pn_nft_rule(&b, pod, pod_len, cluster, cluster_len);
-	if (err)
-		skiff_error_set(e, err, "cannot build the nftables batch");
-	else
-		err = pn_nft_commit(&b, e);
-	pn_nft_close(&b);
-	return err;
+	return pn_nft_replace(pod, pod_len, cluster, cluster_len, e);
 }
 
 int skiff_podnet_masquerade_del(struct skiff_error *e)
 {
-	struct pn_nft b;
-	int err;
-
-	err = pn_nft_open(&b, e);
-	if (err)
-		return err;
-	err = pn_nft_table(&b, NFT_MSG_NEWTABLE);
-	if (!err)
-		err = pn_nft_table(&b, NFT_MSG_DELTABLE);
-	if (err)
-		skiff_error_set(e, err, "cannot build the nftables batch");
-	else
-		err = pn_nft_commit(&b, e);
-	pn_nft_close(&b);
-	return err;
+	return pn_nft_replace(0, 0, 0, 0, e);
 }
 
 /* ---- the Service route ------------------------------------------------- */
@@ -1525,8 +1456,8 @@ int skiff_podnet_service_route(const char *dev, struct in_addr service_cidr,
 	skiff_error_clear(&nl.kerr);
 	err = rtnl_route_add(nl.sk, route, NLM_F_CREATE | NLM_F_REPLACE);
 	if (err < 0)
-		err = pn_fail(&nl, err, e, "cannot route %s/%u to %s",
-			      pn_ntoa(service_cidr, buf), len, dev);
+		err = skiff_nl_fail(&nl.kerr, err, e, "cannot route %s/%u to %s",
+				    pn_ntoa(service_cidr, buf), len, dev);
 out_put:
 	if (nh)
 		rtnl_route_nh_free(nh);

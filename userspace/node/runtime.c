@@ -40,6 +40,7 @@
 
 #include <jansson.h>
 
+#include "files.h"
 #include "runtime.h"
 
 #define ID_MAX 128
@@ -126,25 +127,6 @@ static char *find_program(const char *name)
 	return found;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int skiff_runtime_new(struct skiff_runtime **rtp, const char *runtime,
 		      const char *state_dir, const char *shim,
 		      struct skiff_error *e)
@@ -166,7 +148,7 @@ int skiff_runtime_new(struct skiff_runtime **rtp, const char *runtime,
 		err = skiff_error_set(e, -ENOENT, "%s not found", shim);
 		goto err_free;
 	}
-	err = mkdir_p(state_dir, 0700);
+	err = skiff_mkdirs_mode(state_dir, 0700);
 	if (err) {
 		skiff_error_set(e, err, "cannot make %s: %s", state_dir, strerror(-err));
 		goto err_free;

@@ -51,6 +51,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "files.h"
 #include "quantity.h"
 #include "util.h"
 #include "volume.h"
@@ -187,60 +188,6 @@ static const char *bad_path(const char *p, bool payload)
 			return "has an element longer than NAME_MAX";
 	}
 	return NULL;
-}
-
-/* ---- removing trees ----------------------------------------------------- */
-
-static int remove_tree_at(int dfd, const char *name);
-
-static int empty_dir(int fd)
-{
-	struct dirent *de;
-	int dfd, err = 0;
-	DIR *d;
-
-	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
-	while (!err && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		err = remove_tree_at(fd, de->d_name);
-	}
-	closedir(d);
-	return err;
-}
-
-/*
- * Removes @name in directory @dfd and all below it, never following a
- * symlink, and -EBUSY rather than crossing into another mount.
- */
-static int remove_tree_at(int dfd, const char *name)
-{
-	struct stat st, pst;
-	int fd, err;
-
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dfd, name, 0) && errno != ENOENT ? -errno : 0;
-	if (fstat(dfd, &pst))
-		return -errno;
-	if (st.st_dev != pst.st_dev)
-		return -EBUSY;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = empty_dir(fd);
-	close(fd);
-	if (err)
-		return err;
-	return unlinkat(dfd, name, AT_REMOVEDIR) && errno != ENOENT ? -errno : 0;
 }
 
 /* ---- the atomic writer ---------------------------------------------------- */
@@ -474,17 +421,12 @@ static int remove_stale(int dfd, const char *current, const char *previous,
 {
 	struct dirent *de;
 	struct stat st;
-	int fd, err = 0;
+	int err = 0;
 	DIR *d;
 
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = skiff_opendir_at(dfd, ".", 0);
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	while (!err && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    !strcmp(de->d_name, DATA_LINK) || !strcmp(de->d_name, current) ||
@@ -493,7 +435,7 @@ static int remove_stale(int dfd, const char *current, const char *previous,
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
 		if (!strncmp(de->d_name, "..", 2)) {
-			err = remove_tree_at(dfd, de->d_name);
+			err = skiff_remove_tree_at(dfd, de->d_name);
 		} else if (S_ISLNK(st.st_mode) && !is_top_name(de->d_name, files, n)) {
 			if (unlinkat(dfd, de->d_name, 0) && errno != ENOENT)
 				err = -errno;
@@ -558,7 +500,7 @@ visible:
 err_unlink_tmp:
 	unlinkat(dfd, DATA_TMP, 0);
 err_remove:
-	remove_tree_at(dfd, name);
+	skiff_remove_tree_at(dfd, name);
 	return skiff_error_set(e, err, "volume \"%s\": cannot write its files: %s", vol,
 			       strerror(-err));
 }
@@ -1086,7 +1028,7 @@ static int apply_volume(const char *vdir, int vfd, const struct vplan *p,
 	if (err && created) {
 		if (tmpfs)
 			umount2(path, MNT_DETACH);
-		remove_tree_at(vfd, p->name);
+		skiff_remove_tree_at(vfd, p->name);
 	}
 	return err;
 }
@@ -1244,7 +1186,7 @@ int skiff_volumes_teardown(const char *pod_dir, struct skiff_error *e)
 	pfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0)
 		return skiff_error_set(e, -errno, "%s: %s", real, strerror(errno));
-	err = remove_tree_at(pfd, "volumes");
+	err = skiff_remove_tree_at(pfd, "volumes");
 	close(pfd);
 	if (err == -EBUSY)
 		return skiff_error_set(e, err, "%s: something is still mounted below it", vdir);

@@ -39,6 +39,7 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "free_port.h"
 #include "loop.h"
 #include "tap.h"
 
@@ -85,27 +86,6 @@ static inline void netns_private(void)
 	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
 		die("SIOCSIFFLAGS lo");
 	close(fd);
-}
-
-static inline int free_port(void)
-{
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	socklen_t len = sizeof(sa);
-	int fd, port = -1;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket");
-	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &len))
-		port = ntohs(sa.sin_port);
-	close(fd);
-	if (port < 0)
-		die("bind");
-	return port;
 }
 
 static inline void sleep_ms(int ms)

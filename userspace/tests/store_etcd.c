@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "free_port.h"
+
 #define STORE_NEW_REV 1
 #include "store_cases.h"
 
@@ -60,28 +62,6 @@ static bool etcd_installed(void)
 	}
 	free(copy);
 	return found;
-}
-
-/* A port nothing listens on now (the kernel's pick). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	socklen_t len = sizeof(sa);
-	int fd, port = -1;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		abort();
-	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &len))
-		port = ntohs(sa.sin_port);
-	close(fd);
-	if (port < 0)
-		abort();
-	return port;
 }
 
 static char *etcd_url(const struct etcd *e)
