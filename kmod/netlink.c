@@ -736,6 +736,8 @@ static const struct nla_policy skiff_service_policy[SKIFF_SERVICE_A_MAX + 1] = {
 	[SKIFF_SERVICE_A_AFFINITY] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &skiff_affinity_range),
 	[SKIFF_SERVICE_A_BACKEND] = NLA_POLICY_NESTED(skiff_backend_policy),
+	/* Unknown bits are refused ("reserved bit set"), not ignored. */
+	[SKIFF_SERVICE_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, SKIFF_SERVICE_F_ALL),
 	[SKIFF_SERVICE_A_PACKETS] = {
 		.type = NLA_REJECT,
 		.reject_message = "counters are filled in by the kernel",
@@ -837,6 +839,8 @@ static int skiff_service_parse(struct netlink_ext_ack *extack,
 		return err;
 	cfg->affinity_timeout = tb[SKIFF_SERVICE_A_AFFINITY] ?
 				nla_get_u32(tb[SKIFF_SERVICE_A_AFFINITY]) : 0;
+	cfg->flags = tb[SKIFF_SERVICE_A_FLAGS] ?
+		     nla_get_u32(tb[SKIFF_SERVICE_A_FLAGS]) : 0;
 
 	nla_for_each_nested(attr, nest, rem)
 		if (nla_type(attr) == SKIFF_SERVICE_A_BACKEND)
@@ -916,7 +920,7 @@ static size_t skiff_service_event_size(unsigned int backends)
 
 	return nla_total_size(0) + nla_total_size(sizeof(__be32)) +
 	       nla_total_size(sizeof(u16)) + nla_total_size(sizeof(u8)) +
-	       nla_total_size(sizeof(u32)) + backends * backend;
+	       2 * nla_total_size(sizeof(u32)) + backends * backend;
 }
 
 /*
@@ -943,8 +947,9 @@ static void skiff_service_notify(struct net *net,
 	nest = nla_nest_start(msg, SKIFF_A_SERVICE);
 	if (!nest || skiff_service_key_put(msg, key))
 		goto err_free;
-	if (cfg && nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY,
-			       cfg->affinity_timeout))
+	if (cfg && (nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY,
+				cfg->affinity_timeout) ||
+		    nla_put_u32(msg, SKIFF_SERVICE_A_FLAGS, cfg->flags)))
 		goto err_free;
 	for (i = 0; cfg && i < cfg->count; i++) {
 		const struct skiff_backend_config *bc = &cfg->backends[i];
@@ -1085,10 +1090,12 @@ static int skiff_nl_service_del_doit(struct sk_buff *skb,
 	err = skiff_service_parse_key(info->extack, nest, tb, &key);
 	if (err)
 		return err;
-	if (tb[SKIFF_SERVICE_A_BACKEND] || tb[SKIFF_SERVICE_A_AFFINITY])
+	if (tb[SKIFF_SERVICE_A_BACKEND] || tb[SKIFF_SERVICE_A_AFFINITY] ||
+	    tb[SKIFF_SERVICE_A_FLAGS])
 		return skiff_reject(info->extack,
 				    tb[SKIFF_SERVICE_A_BACKEND] ?:
-				    tb[SKIFF_SERVICE_A_AFFINITY],
+				    tb[SKIFF_SERVICE_A_AFFINITY] ?:
+				    tb[SKIFF_SERVICE_A_FLAGS],
 				    "a service is deleted by its key alone");
 	err = skiff_service_del(genl_info_net(info), &sn->services, &key,
 				info->extack);
@@ -1156,6 +1163,7 @@ static int skiff_service_fill(struct sk_buff *msg, struct skiff_service *svc,
 	    nla_put_u16(msg, SKIFF_SERVICE_A_PORT, ntohs(svc->key.port)) ||
 	    nla_put_u8(msg, SKIFF_SERVICE_A_PROTO, svc->key.proto) ||
 	    nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY, svc->affinity_timeout) ||
+	    nla_put_u32(msg, SKIFF_SERVICE_A_FLAGS, svc->flags) ||
 	    skiff_counters_put(msg, svc->stats, SKIFF_SERVICE_A_PACKETS,
 			       SKIFF_SERVICE_A_BYTES, SKIFF_SERVICE_A_PAD))
 		goto err_cancel;

@@ -21,9 +21,11 @@
  * backend until it has been silent for the timeout.
  *
  * Masquerade: a connection to a service is SNATed on the way out (to the
- * outgoing interface's address) when its client is outside the cluster
- * CIDR, when it came in on a NodePort, or when a pod reached itself
- * (hairpin). The decision is taken at DNAT time and carried in the
+ * outgoing interface's address) when a pod reached itself (hairpin: the
+ * reply must come back through us), and, unless the service has
+ * SKIFF_SERVICE_F_LOCAL (externalTrafficPolicy: Local, whose clients keep
+ * their address), when its client is outside the cluster CIDR or it came
+ * in on a NodePort. The decision is taken at DNAT time and carried in the
  * conntrack mark bit SKIFF_CT_MARK_MASQ, as kube-proxy carries its own in
  * the packet mark.
  *
@@ -470,6 +472,19 @@ static bool skiff_in_cluster(struct skiff_services *svcs, __be32 addr)
 	return mask && (addr & mask) == READ_ONCE(svcs->cluster_prefix);
 }
 
+/* Whether a new connection from @client to @svc, given @b, is SNATed. */
+static bool skiff_masquerade(struct skiff_services *svcs,
+			     const struct skiff_service *svc,
+			     const struct skiff_backend *b, __be32 client,
+			     bool nodeport)
+{
+	if (b->addr == client)
+		return true;
+	if (READ_ONCE(svc->flags) & SKIFF_SERVICE_F_LOCAL)
+		return false;
+	return nodeport || !skiff_in_cluster(svcs, client);
+}
+
 /* NAT lookup for new connections, PRE_ROUTING and LOCAL_OUT. */
 static unsigned int skiff_dnat_hook(void *priv, struct sk_buff *skb,
 				    const struct nf_hook_state *state)
@@ -515,8 +530,7 @@ static unsigned int skiff_dnat_hook(void *priv, struct sk_buff *skb,
 		b = skiff_maglev_pick(set, skiff_flow_hash(svcs, iph, ports));
 	skiff_counters_add(b->stats, skb->len);
 
-	if (nodeport || b->addr == iph->saddr ||
-	    !skiff_in_cluster(svcs, iph->saddr))
+	if (skiff_masquerade(svcs, svc, b, iph->saddr, nodeport))
 		WRITE_ONCE(ct->mark, READ_ONCE(ct->mark) | SKIFF_CT_MARK_MASQ);
 
 	range.flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
@@ -821,6 +835,7 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 		if (!ch->created)
 			continue;
 		ch->svc->affinity_timeout = cfgs[i].affinity_timeout;
+		ch->svc->flags = cfgs[i].flags;
 		rcu_assign_pointer(ch->svc->set, ch->set);
 		err = rhashtable_insert_fast(&svcs->ht, &ch->svc->node,
 					     skiff_service_params);
@@ -843,6 +858,7 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 			continue;
 		}
 		WRITE_ONCE(ch->svc->affinity_timeout, cfgs[i].affinity_timeout);
+		WRITE_ONCE(ch->svc->flags, cfgs[i].flags);
 		rcu_assign_pointer(ch->svc->set, ch->set);
 		skiff_backend_set_retire(ch->set, ch->old);
 	}

@@ -55,6 +55,7 @@ struct skiff_service {
 	struct list_head list;
 	struct skiff_service_key key;
 	u32 affinity_timeout;		/* seconds, 0: none */
+	u32 flags;			/* SKIFF_SERVICE_F_* */
 	u32 sync_mark;			/* last skiff_services_set that kept it */
 	struct skiff_backend_set __rcu *set;
 	struct skiff_counters __percpu *stats;
@@ -103,6 +104,7 @@ struct skiff_backend_config {
 struct skiff_service_config {
 	struct skiff_service_key key;
 	u32 affinity_timeout;
+	u32 flags;
 	unsigned int count;
 	struct skiff_backend_config *backends;
 	const struct nlattr *attr;	/* where it came from, for extack */

@@ -4,7 +4,8 @@
 # Services, on either data plane backend (SKIFF_BACKEND=kmod in the VM,
 # nft on the host): ClusterIP over TCP and UDP, weights, backend removal,
 # rejection without backends, NodePort, hairpin, ClientIP affinity,
-# counters, validation. Each backend pod answers every connection with its
+# externalTrafficPolicy Local (clients keep their address), counters,
+# validation. Each backend pod answers every connection with its
 # own name, so the client sees which backend it reached.
 #
 #   pod1 10.244.1.2 (client)  pod1b 10.244.1.3     pod2a 10.244.2.2  pod2b 10.244.2.3
@@ -262,6 +263,43 @@ test_nodeport_from_outside() {
 	check_eq "$out" pod2a "NodePort on node2"
 }
 
+# peer_server POD ADDR: pod namespace POD (address ADDR) answers TCP port
+# 8082 with the address the connection came from, as the backend sees it
+# (masqueraded or not).
+peer_server() {
+	ns_spawn "$1" socat TCP-LISTEN:8082,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
+	wait_for 10 answers "$pod1" "$2" 8082 || fail "peer address server on $2 not up"
+}
+
+test_nodeport_local_keeps_client_address() {
+	setup_cluster
+	peer_server "$pod1b" 10.244.1.3
+	# Local: the backend is on the node the client reaches.
+	set_service 0.0.0.0:30082/tcp local backend 10.244.1.3:8082
+	check_eq "$(dp "$node1" -j service show | jq -c '.[0] | [.port, .local]')" \
+		"[30082,true]" "shown as local"
+	check_eq "$(ask "$outside" 192.168.77.1 30082)" 192.168.77.100 \
+		"with local: the backend sees the outside client's own address"
+	set_service 0.0.0.0:30082/tcp backend 10.244.1.3:8082
+	check_eq "$(dp "$node1" -j service show | jq -c '.[0] | [.port, .local]')" \
+		"[30082,false]" "local cleared"
+	check_eq "$(ask "$outside" 192.168.77.1 30082)" 10.244.1.1 \
+		"without local: masqueraded to the node's address"
+}
+
+test_local_hairpin_still_masqueraded() {
+	setup_cluster
+	peer_server "$pod1b" 10.244.1.3
+	set_service 0.0.0.0:30082/tcp local backend 10.244.1.3:8082
+	set_service $VIP:82/tcp local backend 10.244.1.3:8082
+	check_eq "$(ask "$pod1b" $VIP 82)" 10.244.1.1 \
+		"a pod reaching itself through a local service is masqueraded"
+	check_eq "$(ask "$pod1b" 192.168.77.1 30082)" 10.244.1.1 \
+		"a pod reaching itself through a local NodePort is masqueraded"
+	check_eq "$(ask "$pod1" 192.168.77.1 30082)" 10.244.1.2 \
+		"another pod keeps its address on a local NodePort"
+}
+
 test_hairpin() {
 	local out
 
@@ -331,6 +369,8 @@ test_validation() {
 	expect_refused "backend address must be unicast" set $VIP:80/tcp backend 255.255.255.255:80
 	expect_refused "duplicate backend" set $VIP:80/tcp backend 10.1.1.1:80 backend 10.1.1.1:80
 	expect_refused "affinity must be 0..86400" set $VIP:80/tcp affinity 86401
+	expect_refused "unknown argument 'lokal'" set $VIP:80/tcp lokal
+	expect_refused "unknown argument 'yes'" set $VIP:80/tcp local yes
 	expect_refused "invalid backend" set $VIP:80/tcp backend 10.1.1.1:80@0
 	expect_refused "No such file or directory: no such service" del 10.96.0.11:80/tcp
 	expect_refused "No such file or directory: no such service" del $VIP:80/udp
@@ -359,7 +399,7 @@ test_apply_whole_table() {
 	service $VIP:80/tcp backend 10.244.2.2:8080 backend 10.244.2.3:8080@2
 	service $VIP:53/udp affinity 60 backend 10.244.2.2:8080
 
-	service 0.0.0.0:30080/tcp
+	service 0.0.0.0:30080/tcp local
 	END
 	dp "$node" apply $f
 	out=$(dp "$node" -j service show)
@@ -368,6 +408,7 @@ test_apply_whole_table() {
 		"exactly the file's services"
 	check_eq "$(jq -c '.[] | select(.port == 80) | [.backends[].weight]' <<< "$out")" \
 		"[1,2]" "weights"
+	check_eq "$(jq -c '[.[] | select(.local) | .port]' <<< "$out")" "[30080]" "local"
 	echo "service $VIP:80/tcp backend 10.244.2.3:8080" > $f
 	dp "$node" apply $f
 	check_eq "$(dp "$node" -j service show | jq -c '[.[] | [.port, (.backends | length)]]')" \
@@ -415,6 +456,8 @@ run_tests \
 	test_no_backend_rejects_udp \
 	test_nodeport_from_outside \
 	test_hairpin \
+	test_nodeport_local_keeps_client_address \
+	test_local_hairpin_still_masqueraded \
 	test_client_ip_affinity \
 	test_service_delete \
 	test_show_and_counters \

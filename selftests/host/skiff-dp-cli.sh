@@ -23,6 +23,8 @@ test_help_lists_commands() {
 	check_eq "$rc" 0 "exit status"
 	check_match "$out" "^  info$" "info listed"
 	check_match "$out" "^  service set VIP:PORT" "service listed"
+	check_match "$out" "^  service set VIP:PORT/tcp\|udp \[affinity SECONDS\] \[local\]" \
+		"local listed"
 	run_dp out rc --help
 	check_eq "$rc" 0 "--help exit status"
 }
@@ -75,6 +77,35 @@ test_missing_module_is_said_plainly() {
 		"message"
 }
 
+test_service_local_is_parsed() {
+	local out rc json
+
+	# The nft backend in a private network namespace: a real round trip.
+	out=$(unshare --net bash -c '
+		skiff-dp -b nft service set 0.0.0.0:30080/tcp local backend 10.244.1.2:80 &&
+		skiff-dp -b nft service set 10.96.0.10:80/tcp affinity 30 local &&
+		skiff-dp -b nft service set 10.96.0.11:80/tcp backend 10.244.1.2:80 &&
+		skiff-dp -b nft -j service show && echo "#" &&
+		skiff-dp -b nft service show' 2>&1) || fail "refused: $out"
+	json=${out%%$'\n#\n'*}
+	out=${out#*$'\n#\n'}
+	check_eq "$(jq -c '[.[] | [.port, .affinity_timeout, .local]]' <<< "$json")" \
+		"[[30080,0,true],[80,30,true],[80,0,false]]" "-j shows local"
+	check_match "$out" "^0.0.0.0:30080/tcp \(nodeport\) local packets" "table shows local"
+	check_match "$out" "^10.96.0.10:80/tcp affinity 30 local packets" "with affinity"
+	check_match "$out" "^10.96.0.11:80/tcp packets" "not local"
+
+	run_dp out rc service set 10.96.0.10:80/tcp lokal backend 10.244.1.2:80
+	check_eq "$rc" 2 "bad token exit status"
+	check_match "$out" "service set: unknown argument 'lokal'" "bad token message"
+	run_dp out rc service set 10.96.0.10:80/tcp local true
+	check_eq "$rc" 2 "local takes no value"
+	check_match "$out" "service set: unknown argument 'true'" "value message"
+	out=$(printf 'service 0.0.0.0:30080/tcp local\nservice 0.0.0.0:30081/tcp locall\n' |
+		skiff-dp apply - 2>&1) && fail "bad apply line accepted"
+	check_match "$out" "apply: -:2: unknown argument 'locall'" "apply line refused"
+}
+
 test_nltest_refuses_bad_arguments() {
 	local rc=0
 
@@ -95,4 +126,5 @@ run_tests \
 	test_unknown_option_is_refused \
 	test_extra_argument_is_refused \
 	test_missing_module_is_said_plainly \
+	test_service_local_is_parsed \
 	test_nltest_refuses_bad_arguments

@@ -22,6 +22,7 @@ PEER_REMOTE_MAC=5 PEER_TX_PACKETS=6
 CMD_SERVICE_SET=8 CMD_SERVICE_DEL=9 CMD_CONFIG_SET=11
 A_SERVICE=5 A_CONFIG=6
 SVC_VIP4=1 SVC_PORT=2 SVC_PROTO=3 SVC_AFFINITY=4 SVC_BACKEND=5 SVC_PACKETS=6
+SVC_FLAGS=9 SVC_F_LOCAL=1
 BE_ADDR4=1 BE_PORT=2 BE_WEIGHT=3 BE_PACKETS=4 BE_BYTES=5
 CFG_CIDR4=1 CFG_LEN=2
 
@@ -368,14 +369,26 @@ test_service_set_validation() {
 		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$B1") $(svc_nest "$VIP" "$PORT" "$TCP")
 	expect_reject "^error: Invalid argument: Unknown attribute type \[offset" \
 		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla 30 "$(u32 1)")")
+	# Flags: a bit outside SKIFF_SERVICE_F_ALL is refused, not ignored.
+	expect_reject "^error: Invalid argument: reserved bit set \[offset 48\]$" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla $SVC_FLAGS "$(u32 2)")")
+	expect_reject "^error: Invalid argument: reserved bit set \[offset" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" \
+		"$(nla $SVC_FLAGS "$(u32 $((SVC_F_LOCAL | 0x80000000)))")")
+	expect_reject "^error: Invalid argument: .*\[offset 48\]" \
+		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla $SVC_FLAGS "$(u16 1)")")
 	# One bad service among good ones: none of them is applied.
 	expect_reject "^error: Invalid argument: protocol must be TCP or UDP" \
 		$CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$B1") \
 		$(svc_nest "$VIP" "$(nla $SVC_PORT "$(u16 81)")" "$(nla $SVC_PROTO "$(u8 1)")")
 
 	check_eq "$(skiff-nltest raw $CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" "$B1"))" ok "valid service"
-	check_eq "$(skiff-dp -j service show | jq -c '.[] | [.vip, .port, .backends[0].addr]')" \
-		'["10.96.0.10",80,"10.244.1.2"]' "applied"
+	check_eq "$(skiff-dp -j service show | jq -c '.[] | [.vip, .port, .backends[0].addr, .local]')" \
+		'["10.96.0.10",80,"10.244.1.2",false]' "applied"
+	check_eq "$(skiff-nltest raw $CMD_SERVICE_SET $(svc_nest "$VIP" "$PORT" "$TCP" \
+		"$(nla $SVC_FLAGS "$(u32 $SVC_F_LOCAL)")" "$B1"))" ok "SKIFF_SERVICE_F_LOCAL"
+	check_eq "$(skiff-dp -j service show | jq -c '.[] | [.port, .local]')" \
+		'[80,true]' "local dumped back"
 	check_eq "$(skiff-nltest raw $CMD_SERVICE_SET $A_REPLACE "")" ok "an empty whole-table replace"
 	check_eq "$(skiff-dp -j service show | jq length)" 0 "emptied"
 }
@@ -390,6 +403,8 @@ test_service_del_validation() {
 		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$PORT" "$TCP" "$B1")
 	expect_reject "^error: Invalid argument: a service is deleted by its key alone \[offset" \
 		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla $SVC_AFFINITY "$(u32 5)")")
+	expect_reject "^error: Invalid argument: a service is deleted by its key alone \[offset" \
+		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$PORT" "$TCP" "$(nla $SVC_FLAGS "$(u32 1)")")
 	expect_reject "^error: No such file or directory: no such service$" \
 		$CMD_SERVICE_DEL $(svc_nest "$VIP" "$(nla $SVC_PORT "$(u16 81)")" "$TCP")
 	expect_reject "^error: Invalid argument: Unsupported attribute \[offset" \

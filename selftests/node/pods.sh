@@ -150,6 +150,18 @@ test_scale_updates_backends() {
 	api_expect 200 PATCH /apis/apps/v1/namespaces/default/deployments/web/scale \
 		'{"spec":{"replicas":1}}' application/merge-patch+json
 	wait_for 30 backends 1 || fail "scaled to 1, backends: $(in_node a skiff-dp -b "${SKIFF_BACKEND:-nft}" -j service show)"
+	# externalTrafficPolicy Local: the NodePort keeps clients' addresses.
+	local port
+	api GET /api/v1/namespaces/default/services/web
+	port=$(jq -r '.spec.ports[0].nodePort' <<< "$OUT")
+	api_expect 200 PATCH /api/v1/namespaces/default/services/web \
+		'{"spec":{"externalTrafficPolicy":"Local"}}' application/merge-patch+json
+	nodeport_local() {
+		in_node a skiff-dp -b "${SKIFF_BACKEND:-nft}" -j service show |
+			jq -e --argjson port "$port" '[.[] | select(.vip == "0.0.0.0" and
+				.port == $port)][0].local == true' > /dev/null
+	}
+	wait_for 20 nodeport_local || fail "NodePort $port not local: $(in_node a skiff-dp -b "${SKIFF_BACKEND:-nft}" -j service show)"
 }
 
 test_liveness_failure_restarts() {

@@ -67,6 +67,8 @@ static void print_service(const struct skiff_dp_event *ev)
 	}
 	if (svc->affinity_timeout)
 		printf(" affinity %u", svc->affinity_timeout);
+	if (svc->local)
+		printf(" local");
 	for (i = 0; i < ev->count; i++) {
 		const struct skiff_dp_endpoint *b = &ev->backends[i];
 

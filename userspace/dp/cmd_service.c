@@ -2,7 +2,8 @@
 /*
  * skiff-dp service set|del|show, skiff-dp cluster-cidr: Services.
  *
- *   service set VIP:PORT/PROTO [affinity SECONDS] [backend IP:PORT[@WEIGHT]]...
+ *   service set VIP:PORT/PROTO [affinity SECONDS] [local]
+ *               [backend IP:PORT[@WEIGHT]]...
  *   service del VIP:PORT/PROTO
  *   service show
  *   cluster-cidr PREFIX/LEN
@@ -69,9 +70,9 @@ static int parse_backend(const char *s, struct skiff_dp_endpoint *b)
 }
 
 /*
- * Parses "VIP:PORT/PROTO [affinity SECONDS] [backend IP:PORT[@WEIGHT]]..."
- * from @argv[0..@argc) into @svc and @backends (room for
- * SKIFF_DP_MAX_BACKENDS + 1). Returns 0 or EXIT_USAGE, having said why.
+ * Parses "VIP:PORT/PROTO [affinity SECONDS] [local] [backend
+ * IP:PORT[@WEIGHT]]..." from @argv[0..@argc) into @svc and @backends (room
+ * for SKIFF_DP_MAX_BACKENDS + 1). Returns 0 or EXIT_USAGE, having said why.
  */
 static int parse_service_args(const char *cmd, int argc, char **argv,
 			      struct skiff_dp_service *svc,
@@ -86,13 +87,19 @@ static int parse_service_args(const char *cmd, int argc, char **argv,
 	err = parse_service(cmd, argv[0], svc);
 	if (err)
 		return err;
-	for (i = 1; i < argc; i += 2) {
-		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+	for (i = 1; i < argc; i++) {
+		const char *key = argv[i], *val;
 
+		/* A word alone: externalTrafficPolicy Local. */
+		if (!strcmp(key, "local")) {
+			svc->local = true;
+			continue;
+		}
 		if (strcmp(key, "affinity") && strcmp(key, "backend"))
 			return usage_error("%s: unknown argument '%s'", cmd, key);
-		if (!val)
+		if (++i >= argc)
 			return usage_error("%s: '%s' needs a value", cmd, key);
+		val = argv[i];
 		if (!strcmp(key, "affinity")) {
 			if (skiff_parse_u32(val, 0, 86400,
 					    &svc->affinity_timeout))
@@ -288,6 +295,8 @@ static int service_del(const struct options *opts, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+#define SERVICE_JSON_FORMAT "{s:s, s:i, s:s, s:I, s:b, s:I, s:I, s:o*}"
+
 json_t *service_json(const struct skiff_dp_service *svc,
 		     const struct skiff_dp_endpoint *backends,
 		     unsigned int count)
@@ -312,10 +321,11 @@ json_t *service_json(const struct skiff_dp_service *svc,
 		}
 	}
 	inet_ntop(AF_INET, &svc->vip, vip, sizeof(vip));
-	obj = json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:o*}", "vip", vip,
+	obj = json_pack(SERVICE_JSON_FORMAT, "vip", vip,
 			"port", svc->port, "proto",
 			skiff_dp_proto_name(svc->proto),
 			"affinity_timeout", (json_int_t)svc->affinity_timeout,
+			"local", svc->local,
 			"packets", (json_int_t)svc->packets,
 			"bytes", (json_int_t)svc->bytes, "backends", list);
 	return obj;
@@ -339,6 +349,8 @@ static int service_show_one(const struct skiff_dp_service *svc,
 		printf(" (nodeport)");
 	if (svc->affinity_timeout)
 		printf(" affinity %u", svc->affinity_timeout);
+	if (svc->local)
+		printf(" local");
 	printf(" packets %" PRIu64 " bytes %" PRIu64 "\n", svc->packets,
 	       svc->bytes);
 	if (!count)

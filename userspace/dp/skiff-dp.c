@@ -168,11 +168,13 @@ static const struct subcommand subcommands[] = {
 	  "  peer show DEV",
 	  "remote pod subnets and the nodes that have them" },
 	{ "service", cmd_service,
-	  "service set VIP:PORT/tcp|udp [affinity SECONDS]\n"
+	  "service set VIP:PORT/tcp|udp [affinity SECONDS] [local]\n"
 	  "              [backend IP:PORT[@WEIGHT]]...\n"
 	  "  service del VIP:PORT/tcp|udp\n"
 	  "  service show",
-	  "Services: virtual IP (0.0.0.0 for a NodePort) to backends" },
+	  "Services: virtual IP (0.0.0.0 for a NodePort) to backends;\n"
+	  "      local: externalTrafficPolicy Local, clients keep their\n"
+	  "      address (only hairpin is masqueraded)" },
 	{ "cluster-cidr", cmd_cluster_cidr, "cluster-cidr PREFIX/LEN",
 	  "pod network: clients outside it are masqueraded" },
 	{ "apply", cmd_apply, "apply FILE|-",

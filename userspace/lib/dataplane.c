@@ -321,7 +321,8 @@ bool skiff_dp_service_same(const struct skiff_dp_service *a,
 {
 	unsigned int i;
 
-	if (a->affinity_timeout != b->affinity_timeout || a_count != b_count)
+	if (a->affinity_timeout != b->affinity_timeout ||
+	    a->local != b->local || a_count != b_count)
 		return false;
 	for (i = 0; i < a_count; i++)
 		if (skiff_dp_endpoint_cmp(&a_backends[i], &b_backends[i]) ||

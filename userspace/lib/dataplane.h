@@ -32,9 +32,16 @@
  *     been silent for affinity_timeout seconds (or the backend is removed).
  *   - Masquerade (SNAT to the outgoing interface's address) of connections
  *     to a service when the client is outside the cluster CIDR (NodePort
- *     from the underlay, or a node's own processes), and when a pod reaches
- *     itself through its service (hairpin). Without a cluster CIDR set,
- *     every connection to a service is masqueraded.
+ *     from the underlay, or a node's own processes), when they come in on
+ *     a NodePort, and when a pod reaches itself through its service
+ *     (hairpin). Without a cluster CIDR set, every connection to a service
+ *     is masqueraded.
+ *   - A service with @local (Kubernetes' externalTrafficPolicy: Local)
+ *     masquerades hairpin connections only: every other client, NodePort
+ *     and outside ones included, keeps its own address, which the backend
+ *     sees. Its backends must be on this node (the caller picks them: the
+ *     proxy gives such a NodePort only the node's own endpoints), or the
+ *     replies would not come back through the node to be translated.
  */
 
 #ifndef SKIFF_DATAPLANE_H
@@ -121,6 +128,8 @@ const char *skiff_dp_proto_name(uint8_t proto);
  * @affinity_timeout: ClientIP affinity in seconds; 0 for none (1..86400)
  * @packets: packets to the service (reported where the backend counts)
  * @bytes: likewise
+ * @local: externalTrafficPolicy Local: clients keep their address, only
+ *	hairpin is masqueraded (see Masquerade above)
  */
 struct skiff_dp_service {
 	struct in_addr vip;
@@ -129,6 +138,7 @@ struct skiff_dp_service {
 	uint32_t affinity_timeout;
 	uint64_t packets;
 	uint64_t bytes;
+	bool local;
 };
 
 /**
@@ -153,8 +163,8 @@ struct skiff_dp_endpoint {
 int skiff_dp_endpoint_cmp(const void *a, const void *b);
 
 /*
- * Whether two services (same key) are set alike: affinity and backends
- * with their weights, the backends of each sorted by skiff_dp_endpoint_cmp.
+ * Whether two services (same key) are set alike: affinity, local and
+ * backends with their weights, the backends of each sorted by skiff_dp_endpoint_cmp.
  * Counters do not count.
  */
 bool skiff_dp_service_same(const struct skiff_dp_service *a,

@@ -60,6 +60,10 @@ static int put_service(struct nl_msg *msg, const struct skiff_dp_service *svc,
 	if (!nest || put_key(msg, svc) ||
 	    nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY, svc->affinity_timeout))
 		return -EMSGSIZE;
+	/* Only when set: a module without flags takes the rest. */
+	if (svc->local &&
+	    nla_put_u32(msg, SKIFF_SERVICE_A_FLAGS, SKIFF_SERVICE_F_LOCAL))
+		return -EMSGSIZE;
 	for (i = 0; i < count; i++) {
 		bnest = nla_nest_start(msg, SKIFF_SERVICE_A_BACKEND);
 		if (!bnest ||
@@ -172,6 +176,7 @@ static struct nla_policy service_policy[SKIFF_SERVICE_A_MAX + 1] = {
 	[SKIFF_SERVICE_A_BACKEND] = { .type = NLA_NESTED },
 	[SKIFF_SERVICE_A_PACKETS] = { .type = NLA_U64 },
 	[SKIFF_SERVICE_A_BYTES] = { .type = NLA_U64 },
+	[SKIFF_SERVICE_A_FLAGS] = { .type = NLA_U32 },
 };
 
 static struct nla_policy backend_policy[SKIFF_BACKEND_A_MAX + 1] = {
@@ -230,6 +235,10 @@ static int service_list_cb(struct nl_msg *reply, void *arg)
 	svc.affinity_timeout = nla_get_u32(tb[SKIFF_SERVICE_A_AFFINITY]);
 	svc.packets = nla_get_u64(tb[SKIFF_SERVICE_A_PACKETS]);
 	svc.bytes = nla_get_u64(tb[SKIFF_SERVICE_A_BYTES]);
+	/* Absent from a module older than flags: none set. */
+	if (tb[SKIFF_SERVICE_A_FLAGS])
+		svc.local = nla_get_u32(tb[SKIFF_SERVICE_A_FLAGS]) &
+			    SKIFF_SERVICE_F_LOCAL;
 
 	/* A continuation of the service before it, or a new one. */
 	if (ctx->have && (ctx->svc.vip.s_addr != svc.vip.s_addr ||

@@ -24,6 +24,9 @@
  *         counter name svc-S ip saddr != @cluster-cidr
  *             meta mark set mark | 0x4000        (a NodePort: always)
  *             comment "affinity SECONDS"         (ClientIP affinity)
+ *         counter name svc-S comment "local"     (a Local service instead:
+ *                                                 no mark, "affinity N local"
+ *                                                 with affinity)
  *         ip saddr @aff-E goto ep-E  (ClientIP affinity: one per backend)
  *         numgen random mod 4 < 3 goto ep-A      one per backend: weights
  *         numgen random mod 1 < 1 goto ep-B      3 and 1 here
@@ -53,8 +56,8 @@
  * "tcp-10.96.0.10-80-10.244.2.2-8080": stable and unique, so that a service
  * is found by name and replaced in place. A service's backends and weights
  * live in the rules of its chain svc-S (the gotos name the backends'
- * chains, the bounds are the weights), its affinity in the comment of its
- * first rule: every skiff-dp call is a new process, so the kernel's
+ * chains, the bounds are the weights), its affinity and whether it is
+ * Local in the comment of its first rule: every skiff-dp call is a new process, so the kernel's
  * objects are the only state, and service_list reads them back. The
  * services are those the four dispatch maps send to.
  *
@@ -77,7 +80,10 @@
  *  - Masquerade: a mark set where the decision is taken (a client outside
  *    the cluster, a NodePort, a backend reaching itself), masquerade at
  *    postrouting, and the mark cleared there so that it does not leak into
- *    the VXLAN packet that may carry the connection on.
+ *    the VXLAN packet that may carry the connection on. A Local service
+ *    (externalTrafficPolicy: Local) has no mark rule in its chain svc-S:
+ *    only its backends' hairpin rules mark, so other clients keep their
+ *    address.
  *  - Counters: NAT chains see the first packet of a connection only, so the
  *    counters count new connections (their first packets and bytes), not
  *    all the traffic of a service.
@@ -148,11 +154,14 @@
 #include "dataplane.h"
 #include "dp_nft.h"
 #include "nl.h"
+#include "parse.h"
 #include "util.h"
 
 #define NFTS_TABLE		"skiff"
 /* The masquerade mark, kube-proxy's bit. */
 #define NFTS_MARK		0x4000u
+/* The comment of a chain svc-S's first rule: its settings, read back. */
+#define NFTS_COMMENT_LEN	32
 /* Longest name: "aff-" + "tcp-" + 2 * "255.255.255.255-65535" + "-". */
 #define NFTS_NAME_LEN		64
 /* A read or a batch raced by another writer is tried again, this often. */
@@ -199,7 +208,7 @@ struct nfts {
 
 /**
  * struct nfts_svc - a service as the table holds it (or should)
- * @key: vip, port, proto and affinity_timeout; counters when listed
+ * @key: vip, port, proto, affinity_timeout and local; counters when listed
  * @exists: the table has it
  * @backends: sorted by address, then port
  * @count: how many
@@ -596,12 +605,14 @@ static void nfts_table_free(struct nfts_table *t)
  * @weight: the bound the number is compared with, the backend's weight
  * @chain: the chain it goes to
  * @affinity: the affinity timeout in its comment
+ * @local: its comment says "local"
  */
 struct nfts_choice {
 	bool numgen;
 	uint32_t weight;
 	const char *chain;
 	uint32_t affinity;
+	bool local;
 };
 
 static int nfts_choice_expr(struct nftnl_expr *ex, void *data)
@@ -628,17 +639,33 @@ static int nfts_choice_expr(struct nftnl_expr *ex, void *data)
 	return 0;
 }
 
+/*
+ * The settings in a comment nfts_svc_comment() wrote: "affinity SECONDS",
+ * "local", or both, words apart. Other words are not ours: ignored.
+ */
 static int nfts_choice_comment(const struct nftnl_udata *attr, void *data)
 {
 	struct nfts_choice *c = data;
 	const char *value = nftnl_udata_get(attr);
 	uint8_t len = nftnl_udata_len(attr);
-	unsigned int timeout;
+	char copy[NFTS_COMMENT_LEN], *save, *w;
+	uint32_t timeout;
 
-	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len &&
-	    value[len - 1] == '\0' &&
-	    sscanf(value, "affinity %u", &timeout) == 1)
-		c->affinity = timeout;
+	if (nftnl_udata_type(attr) != NFTNL_UDATA_RULE_COMMENT || !len ||
+	    value[len - 1] != '\0' || len > sizeof(copy))
+		return 0;
+	memcpy(copy, value, len);
+	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(w, "local")) {
+			c->local = true;
+			continue;
+		}
+		if (strcmp(w, "affinity"))
+			continue;
+		w = strtok_r(NULL, " ", &save);
+		if (w && !skiff_parse_u32(w, 1, UINT32_MAX, &timeout))
+			c->affinity = timeout;
+	}
 	return 0;
 }
 
@@ -710,6 +737,8 @@ static int nfts_parse_rule(const struct nlmsghdr *nlh, void *arg)
 	}
 	if (c.affinity)
 		s->key.affinity_timeout = c.affinity;
+	if (c.local)
+		s->key.local = true;
 	/* Not ours unless it has the shape nfts_put_choice() gives. */
 	if (c.numgen && c.chain && c.weight && c.weight <= UINT16_MAX &&
 	    nfts_parse_ep(c.chain, &s->key, &ep))
@@ -1766,11 +1795,31 @@ static int nfts_put_choice(struct nfts_batch *b, const struct nfts_svc *s,
 	return nfts_rule_put(b, &rb);
 }
 
+/*
+ * The settings of service @s that its rules do not show, as the comment of
+ * its chain's first rule (none when it has none of them), which
+ * nfts_choice_comment() reads back.
+ */
+static void nfts_svc_comment(struct nfts_rule *rb, const struct nfts_svc *s)
+{
+	char comment[NFTS_COMMENT_LEN];
+	int n = 0;
+
+	if (s->key.affinity_timeout)
+		n = snprintf(comment, sizeof(comment), "affinity %u",
+			     s->key.affinity_timeout);
+	if (s->key.local)
+		n += snprintf(comment + n, sizeof(comment) - n, "%slocal",
+			      n ? " " : "");
+	if (n)
+		nfts_rule_comment(rb, comment);
+}
+
 /* The chain of service @s; its backends' chains exist. */
 static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
 {
 	uint32_t left = nfts_svc_weight(s);
-	char name[NFTS_NAME_LEN], comment[32];
+	char name[NFTS_NAME_LEN];
 	struct nfts_rule rb;
 	unsigned int i;
 	int err;
@@ -1780,21 +1829,22 @@ static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
 	if (err)
 		return err;
 	ex_counter(&rb, name);
-	if (s->key.affinity_timeout) {
-		snprintf(comment, sizeof(comment), "affinity %u",
-			 s->key.affinity_timeout);
-		nfts_rule_comment(&rb, comment);
-	}
+	nfts_svc_comment(&rb, s);
 	if (!s->count) {
 		ex_verdict(&rb, NFT_GOTO, "reject-chain");
 		return nfts_rule_put(b, &rb);
 	}
-	/* A NodePort's client is outside, or the node itself: always. */
-	if (s->key.vip.s_addr) {
+	/*
+	 * A NodePort's client is outside, or the node itself: always. A
+	 * Local service's clients keep their address: only the backends'
+	 * hairpin rules mark.
+	 */
+	if (s->key.vip.s_addr && !s->key.local) {
 		ex_ip_addr(&rb, false, NFT_REG_1);
 		ex_lookup(&rb, NFT_REG_1, "cluster-cidr", NFT_LOOKUP_F_INV);
 	}
-	ex_mark_masq(&rb);
+	if (!s->key.local)
+		ex_mark_masq(&rb);
 	err = nfts_rule_put(b, &rb);
 	for (i = 0; !err && s->key.affinity_timeout && i < s->count; i++)
 		err = nfts_put_choice(b, s, &s->backends[i], 0);

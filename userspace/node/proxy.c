@@ -7,7 +7,8 @@
  *
  * What a Service stands for is computed from the two caches as JSON: a
  * "service port" key ("10.96.0.10:80/tcp") -> {vip, port, proto, affinity,
- * backends: [[ip, port]...] sorted}. Three maps keep what was done:
+ * local, backends: [[ip, port]...] sorted}; local (externalTrafficPolicy
+ * Local: clients keep their address) is set on NodePorts only. Three maps keep what was done:
  * @programmed (key -> what the data plane holds), @owners (key -> the
  * Service that holds it) and @by_service (Service -> its keys). A changed
  * Service or Endpoints marks its Service dirty; a 0 ms timer then
@@ -40,7 +41,7 @@
 #define AFFINITY_DEFAULT 10800
 #define AFFINITY_MAX 86400
 
-#define SPEC_FORMAT "{s:s, s:I, s:I, s:I, s:o}"
+#define SPEC_FORMAT "{s:s, s:I, s:I, s:I, s:b, s:o}"
 
 struct skiff_proxy {
 	struct skiff_loop *loop;
@@ -212,7 +213,8 @@ static void key_text(struct in_addr vip, uint16_t port, uint8_t proto,
 
 /* Adds one data plane service to @out: key -> spec. */
 static int put_spec(json_t *out, struct in_addr vip, uint16_t port,
-		    uint8_t proto, uint32_t affinity, const struct backends *b)
+		    uint8_t proto, uint32_t affinity, bool local,
+		    const struct backends *b)
 {
 	char ip[INET_ADDRSTRLEN], key[64];
 	json_t *list = json_array(), *spec;
@@ -231,7 +233,7 @@ static int put_spec(json_t *out, struct in_addr vip, uint16_t port,
 	inet_ntop(AF_INET, &vip, ip, sizeof(ip));
 	spec = json_pack(SPEC_FORMAT, "vip", ip, "port", (json_int_t)port,
 			 "proto", (json_int_t)proto, "affinity",
-			 (json_int_t)affinity, "backends", list);
+			 (json_int_t)affinity, "local", local, "backends", list);
 	if (!spec)
 		return -ENOMEM;
 	key_text(vip, port, proto, key, sizeof(key));
@@ -294,7 +296,7 @@ static int service_port(const struct skiff_proxy *p, const json_t *spec,
 		err = collect(p, eps, name, proto_name, true, &mine, notes);
 	if (err)
 		goto out;
-	err = put_spec(out, vip, port, proto, affinity,
+	err = put_spec(out, vip, port, proto, affinity, false,
 		       int_local ? &mine : &all);
 	if (err || (strcmp(type, "NodePort") && strcmp(type, "LoadBalancer")))
 		goto out;
@@ -302,7 +304,7 @@ static int service_port(const struct skiff_proxy *p, const json_t *spec,
 		note(notes, "port %s: no nodePort", *name ? name : "(unnamed)");
 		goto out;
 	}
-	err = put_spec(out, any, node_port, proto, affinity,
+	err = put_spec(out, any, node_port, proto, affinity, ext_local,
 		       ext_local ? &mine : &all);
 out:
 	free(all.items);
@@ -383,6 +385,7 @@ static int spec_parse(const json_t *spec, struct skiff_dp_service *svc,
 	svc->port = skiff_int(spec, "port", 0);
 	svc->proto = skiff_int(spec, "proto", 0);
 	svc->affinity_timeout = skiff_int(spec, "affinity", 0);
+	svc->local = json_is_true(json_object_get(spec, "local"));
 	items = calloc(json_array_size(list) + 1, sizeof(*items));
 	if (!items)
 		return -ENOMEM;

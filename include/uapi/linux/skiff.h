@@ -124,6 +124,9 @@
  *     SKIFF_SERVICE_A_PROTO      u8    IPPROTO_TCP or IPPROTO_UDP
  *     SKIFF_SERVICE_A_AFFINITY   u32   ClientIP affinity timeout, seconds,
  *                                      0..86400 (0: none, the default)
+ *     SKIFF_SERVICE_A_FLAGS      u32   bit mask of SKIFF_SERVICE_F_*,
+ *                                      default 0; a bit outside
+ *                                      SKIFF_SERVICE_F_ALL is rejected
  *     SKIFF_SERVICE_A_BACKEND    nest, 0 to SKIFF_MAX_BACKENDS times:
  *       SKIFF_BACKEND_A_ADDR4    be32  unicast
  *       SKIFF_BACKEND_A_PORT     u16   host order, 1..65535
@@ -140,8 +143,10 @@
  * SKIFF_CMD_SERVICE_GET
  *   dump, no attributes. One or more messages per service (a service with
  *   many backends continues in the next message, with the same key):
- *   SKIFF_A_SERVICE: { VIP4, PORT, PROTO, AFFINITY, PACKETS, BYTES,
+ *   SKIFF_A_SERVICE: { VIP4, PORT, PROTO, AFFINITY, FLAGS, PACKETS, BYTES,
  *                      BACKEND: { ADDR4, PORT, WEIGHT, PACKETS, BYTES }... }
+ *   FLAGS is always there (0 for none), so a reader can tell a module that
+ *   knows flags from one that does not.
  *   Counters count packets in the original direction of connections.
  *
  * SKIFF_CMD_CONFIG_SET (CAP_NET_ADMIN)
@@ -151,7 +156,11 @@
  *   Connections to services from clients outside the cluster CIDR are
  *   masqueraded (all of them while it is unset), as are NodePort and
  *   hairpin connections. skiff.ko marks them with conntrack mark bit
- *   0x4000 (SKIFF_CT_MARK_MASQ).
+ *   0x4000 (SKIFF_CT_MARK_MASQ). A service with SKIFF_SERVICE_F_LOCAL
+ *   (Kubernetes' externalTrafficPolicy: Local) masquerades hairpin
+ *   connections only: its clients, NodePort and outside ones included,
+ *   keep their address. Its backends must then be local to the node, or
+ *   their replies would not come back through it.
  *
  * Notifications
  * -------------
@@ -159,8 +168,8 @@
  * the command that made it, in the namespace it was made in:
  *   DEV_NEW, DEV_DEL, PEER_NEW, PEER_DEL  the object as a GET reply has it
  *   SERVICE_SET   one message per service a request set: its key,
- *                 SKIFF_SERVICE_A_AFFINITY and every backend (address, port,
- *                 weight; no counters)
+ *                 SKIFF_SERVICE_A_AFFINITY, SKIFF_SERVICE_A_FLAGS and every
+ *                 backend (address, port, weight; no counters)
  *   SERVICE_DEL   one message per service deleted, its key alone; a
  *                 SKIFF_A_REPLACE request sends these for the services it
  *                 removed, before the SERVICE_SETs of those it set
@@ -267,10 +276,19 @@ enum skiff_service_attr {
 	SKIFF_SERVICE_A_PACKETS,
 	SKIFF_SERVICE_A_BYTES,
 	SKIFF_SERVICE_A_PAD,
+	SKIFF_SERVICE_A_FLAGS,		/* u32, SKIFF_SERVICE_F_* */
 
 	__SKIFF_SERVICE_A_MAX,
 	SKIFF_SERVICE_A_MAX = __SKIFF_SERVICE_A_MAX - 1
 };
+
+/*
+ * SKIFF_SERVICE_A_FLAGS bits.
+ * SKIFF_SERVICE_F_LOCAL: external traffic policy Local: clients keep their
+ * address; only hairpin is masqueraded.
+ */
+#define SKIFF_SERVICE_F_LOCAL	0x1
+#define SKIFF_SERVICE_F_ALL	SKIFF_SERVICE_F_LOCAL
 
 enum skiff_backend_attr {
 	SKIFF_BACKEND_A_UNSPEC,
