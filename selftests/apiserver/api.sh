@@ -86,6 +86,32 @@ test_create_get() {
 	check_eq "$(jget .details.name)" nothing "details name"
 }
 
+# Secrets: data is base64; stringData is folded into it and not stored.
+test_secret_data_and_string_data() {
+	local S=/api/v1/namespaces/default/secrets
+
+	api_expect 201 POST "$S" '{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s1"},"data":{"a":"YQ=="},"stringData":{"b":"hello","a":"x"}}'
+	check_eq "$(jget .type)" Opaque "default type"
+	check_eq "$(jget '.data.b')" aGVsbG8= "stringData encoded"
+	check_eq "$(jget '.data.a')" eA== "stringData wins over data"
+	check_eq "$(jget 'has("stringData")')" false "stringData not kept"
+	api_expect 200 GET "$S/s1"
+	check_eq "$(jget 'has("stringData")')" false "stringData not stored"
+	api_expect 200 PATCH "$S/s1" '{"stringData":{"c":"more"}}' application/merge-patch+json
+	check_eq "$(jget '.data.c')" bW9yZQ== "stringData folded on update"
+	check_eq "$(jget '.data.b')" aGVsbG8= "other keys kept"
+	api_expect 422 POST "$S" '{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s2"},"data":{"a":"not base64!"}}'
+	check_match "$(jget .message)" 'not base64' "bad base64 refused"
+	api_expect 422 POST "$S" '{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s2"},"stringData":{"a":1}}'
+	api_expect 404 GET "$S/s2"
+	api_expect 422 PATCH "$S/s1" '{"data":{"a":"%%%"}}' application/merge-patch+json
+	api_expect 200 GET "$S/s1"
+	check_eq "$(jget '.data.a')" eA== "a refused update changed nothing"
+	# A ConfigMap's data stays strings on update too.
+	api_expect 201 POST "$CM" "$(cm strings)"
+	api_expect 422 PATCH "$CM/strings" '{"data":{"a":1}}' application/merge-patch+json
+}
+
 test_create_conflicts_and_rejections() {
 	local before big
 
@@ -559,7 +585,7 @@ run_tests test_discovery test_first_namespaces test_create_get \
 	test_update_optimistic_concurrency test_generation_and_status \
 	test_patch_formats test_list_selectors_and_pages test_watch \
 	test_watch_too_old_is_gone test_scale_subresource \
-	test_pod_binding_and_graceful_delete \
+	test_pod_binding_and_graceful_delete test_secret_data_and_string_data \
 	test_delete_finalizers_and_preconditions test_delete_collection \
 	test_namespace_lifecycle test_table_output test_service_addresses \
 	test_metrics \

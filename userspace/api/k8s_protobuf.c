@@ -26,8 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <gnutls/gnutls.h>
-
+#include "base64.h"
 #include "k8s_protobuf.h"
 #include "k8s_schema.h"
 
@@ -238,20 +237,10 @@ static json_t *string_json(struct decoder *d, const struct k8s_message *m,
 static json_t *base64_json(struct decoder *d, const struct k8s_message *m,
 			   const uint8_t *p, size_t len)
 {
-	gnutls_datum_t in = { (unsigned char *)p, (unsigned int)len };
-	gnutls_datum_t out = { NULL, 0 };
-	json_t *v;
+	json_t *v = skiff_base64_json(p, len);
 
-	if (!len)
-		return json_string("");
-	if (len > UINT32_MAX / 2 || gnutls_base64_encode2(&in, &out) < 0) {
-		fail(d, m, "cannot encode %zu bytes in base64", len);
-		return NULL;
-	}
-	v = json_stringn_nocheck((const char *)out.data, out.size);
-	gnutls_free(out.data);
 	if (!v)
-		fail(d, m, "out of memory");
+		fail(d, m, "cannot encode %zu bytes in base64", len);
 	return v;
 }
 

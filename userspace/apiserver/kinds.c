@@ -16,6 +16,7 @@
 
 #include "api.h"
 #include "util.h"
+#include "base64.h"
 #include "kinds.h"
 #include "selector.h"
 
@@ -537,6 +538,49 @@ static int check_service_spec(struct check *c, json_t *obj)
 	return 0;
 }
 
+/*
+ * A Secret: type Opaque by default; data values are base64 (Kubernetes'
+ * []byte); stringData, a write-only convenience, is folded into data (its
+ * keys win) and never stored.
+ */
+static int prepare_secret(struct check *c, json_t *obj)
+{
+	json_t *data = json_object_get(obj, "data");
+	json_t *strings = json_object_get(obj, "stringData");
+	const char *k;
+	size_t len;
+	json_t *v;
+	char *raw;
+
+	default_str(obj, "type", "Opaque");
+	if (check_string_map(c, data, "data") ||
+	    check_string_map(c, strings, "stringData"))
+		return -1;
+	json_object_foreach(data, k, v) {
+		if (skiff_base64_decode(json_string_value(v), json_string_length(v),
+					&raw, &len))
+			return reject_field(c, "data",
+					    "Invalid value: the value of \"%s\" is not base64", k);
+		free(raw);
+	}
+	if (!strings)
+		return 0;
+	if (!data) {
+		data = json_object();
+		json_object_set_new(obj, "data", data);
+	}
+	json_object_foreach(strings, k, v) {
+		json_t *enc = skiff_base64_json(json_string_value(v), json_string_length(v));
+
+		if (!enc)
+			return reject_field(c, "stringData",
+					    "Invalid value: cannot encode \"%s\"", k);
+		json_object_set_new(data, k, enc);
+	}
+	json_object_del(obj, "stringData");
+	return 0;
+}
+
 static int prepare_service(struct check *c, json_t *obj)
 {
 	if (check_service_spec(c, obj))
@@ -595,8 +639,8 @@ int kinds_prepare_create(const struct api_resource *res, json_t *obj,
 	if (!strcmp(kind, "Service"))
 		return prepare_service(&c, obj);
 	if (!strcmp(kind, "Secret"))
-		default_str(obj, "type", "Opaque");
-	if (!strcmp(kind, "ConfigMap") || !strcmp(kind, "Secret"))
+		return prepare_secret(&c, obj);
+	if (!strcmp(kind, "ConfigMap"))
 		return check_string_map(&c, json_object_get(obj, "data"),
 					"data");
 	return 0;
@@ -698,6 +742,10 @@ int kinds_validate_update(const struct api_resource *res, const json_t *cur,
 		return check_service_spec(&c, obj) ||
 		       check_immutable(&c, cur, obj, "spec", "clusterIP") ?
 		       -1 : 0;
+	if (!strcmp(kind, "Secret"))
+		return prepare_secret(&c, obj);
+	if (!strcmp(kind, "ConfigMap"))
+		return check_string_map(&c, json_object_get(obj, "data"), "data");
 	return 0;
 }
 

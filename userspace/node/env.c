@@ -29,6 +29,7 @@
 
 #include <sys/statvfs.h>
 
+#include "base64.h"
 #include "quantity.h"
 #include "volume.h"
 

@@ -49,8 +49,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include <gnutls/gnutls.h>
-
+#include "base64.h"
 #include "files.h"
 #include "quantity.h"
 #include "util.h"
@@ -69,30 +68,6 @@
 
 #define SETUP_FAILED "MountVolume.SetUp failed for volume \"%s\" : "
 #define MODE_RANGE "must be a number between 0 and 0777 (octal), both inclusive"
-
-/* ---- shared with env.c ---------------------------------------------------- */
-
-int skiff_base64_decode(const char *in, size_t len, char **out, size_t *out_len)
-{
-	gnutls_datum_t src = { (unsigned char *)in, (unsigned int)len };
-	gnutls_datum_t dst = { NULL, 0 };
-	char *buf;
-
-	if (len > UINT32_MAX / 2 || gnutls_base64_decode2(&src, &dst) < 0)
-		return -EINVAL;
-	buf = malloc(dst.size + 1);
-	if (!buf) {
-		gnutls_free(dst.data);
-		return -ENOMEM;
-	}
-	if (dst.size)
-		memcpy(buf, dst.data, dst.size);
-	buf[dst.size] = '\0';
-	gnutls_free(dst.data);
-	*out = buf;
-	*out_len = dst.size;
-	return 0;
-}
 
 /* ---- names and paths ------------------------------------------------------ */
 

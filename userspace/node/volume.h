@@ -88,11 +88,4 @@ int skiff_container_env(const json_t *pod, const json_t *container,
  */
 char *skiff_env_expand(const char *in, char *const *env);
 
-/*
- * Standard base64 (a Secret's data) decoded into a malloc'd buffer of
- * *@out_len bytes and a NUL; -EINVAL when it is not base64. Shared by
- * volume.c and env.c, free for the agent's use.
- */
-int skiff_base64_decode(const char *in, size_t len, char **out, size_t *out_len);
-
 #endif /* SKIFF_VOLUME_H */

@@ -62,6 +62,7 @@
 #include <jansson.h>
 
 #include "store_impl.h"
+#include "base64.h"
 #include "buf.h"
 #include "util.h"
 
@@ -160,20 +161,6 @@ static void atomic_max(int64_t *p, int64_t v)
 }
 
 /* ---- JSON and base64 --------------------------------------------------- */
-
-static json_t *b64_json(const void *data, size_t len)
-{
-	gnutls_datum_t in = { (unsigned char *)data, len }, out = { 0 };
-	json_t *j;
-
-	if (!len)
-		return json_string("");
-	if (len > UINT32_MAX / 2 || gnutls_base64_encode2(&in, &out) < 0)
-		return NULL;
-	j = json_stringn((const char *)out.data, out.size);
-	gnutls_free(out.data);
-	return j;
-}
 
 /* Decodes a base64 field; a missing one is empty, as protobuf leaves it. */
 static int b64_field(const json_t *obj, const char *name,
@@ -598,7 +585,7 @@ static int et_get(struct skiff_store *store, const char *key,
 	int err;
 
 	err = call(s, "/v3/kv/range",
-		   json_pack("{s:o}", "key", b64_json(key, strlen(key))), true,
+		   json_pack("{s:o}", "key", skiff_base64_json(key, strlen(key))), true,
 		   &resp);
 	if (err)
 		return err;
@@ -624,9 +611,9 @@ static json_t *range_req(const char *prefix, const char *after)
 		return NULL;
 	/* etcd takes no empty key: "\0" is the first key there can be. */
 	req = json_pack("{s:o, s:o}", "key",
-			lower_len ? b64_json(lower, lower_len) :
+			lower_len ? skiff_base64_json(lower, lower_len) :
 			json_string(ALL_KEYS_B64), "range_end",
-			upper ? b64_json(upper, upper_len) :
+			upper ? skiff_base64_json(upper, upper_len) :
 			json_string(ALL_KEYS_B64));
 	free(upper);
 	return req;
@@ -759,7 +746,7 @@ static json_t *write_cmp(enum write_kind kind, json_t *key, int64_t expect)
 static json_t *write_req(enum write_kind kind, const char *key,
 			 const char *value, size_t value_len, int64_t expect)
 {
-	json_t *k = b64_json(key, strlen(key)), *op, *req = NULL;
+	json_t *k = skiff_base64_json(key, strlen(key)), *op, *req = NULL;
 
 	if (!k)
 		return NULL;
@@ -768,7 +755,7 @@ static json_t *write_req(enum write_kind kind, const char *key,
 			       k, "prev_kv", 1);
 	else
 		op = json_pack("{s:{s:O, s:o}}", "request_put", "key", k,
-			       "value", b64_json(value, value_len));
+			       "value", skiff_base64_json(value, value_len));
 	/* When the comparison fails, the key's read tells why. */
 	if (op)
 		req = json_pack("{s:[o], s:[o], s:[{s:{s:O}}]}", "compare",
