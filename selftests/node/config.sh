@@ -57,6 +57,17 @@ test_configmap_and_secret() {
 	check_match "$out" "^blue$" "the ConfigMap's key as a file"
 	check_match "$out" "^s3cr3t$" "the Secret's key as a file"
 	check_match "$out" "mode=400" "the secret file's mode"
+	# A changed ConfigMap reaches the running pod's files.
+	local uid pid
+	uid=$(pod_uid default cfg)
+	pid=$(jq -r .pid "$NODE_ROOTS/a/pods/$uid/containers/main-0/started")
+	api_expect 200 PATCH /api/v1/namespaces/default/configmaps/cfg \
+		'{"data":{"color":"green"}}' application/merge-patch+json
+	color_is() {
+		[ "$(cat "/proc/$pid/root/etc/cfg/color" 2>/dev/null)" = "$1" ]
+	}
+	wait_for 10 color_is green ||
+		fail "color is still '$(cat "/proc/$pid/root/etc/cfg/color")'"
 }
 
 test_missing_configmap_waits() {

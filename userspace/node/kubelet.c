@@ -1090,8 +1090,8 @@ static bool pod_sync(struct pod *p)
 	if (!sandbox_up(p))
 		goto out;
 	/*
-	 * ConfigMap and Secret contents reach running pods at the periodic
-	 * resync, as with the kubelet (a no-op when nothing changed).
+	 * ConfigMap and Secret contents are written again when they change
+	 * (config_changed) and at every resync (a no-op when nothing did).
 	 */
 	if (!p->volumes || skiff_now_ms() - p->volumes_at >= RESYNC_MS) {
 		p->volumes_at = skiff_now_ms();
@@ -1444,6 +1444,58 @@ unsigned int skiff_kubelet_pods(const struct skiff_kubelet *k)
 	return n;
 }
 
+/* Does @p mount the ConfigMap (@secret false) or Secret @name? */
+static bool mounts_object(const struct pod *p, bool secret, const char *name)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(p->spec, "volumes"), i, v) {
+		const char *ref = secret ?
+			skiff_str(json_object_get(v, "secret"), "secretName") :
+			skiff_str(json_object_get(v, "configMap"), "name");
+
+		if (ref && !strcmp(ref, name))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A ConfigMap or Secret changed: the pods of its namespace that mount it
+ * get their volume contents written again now, not at the next resync.
+ */
+static void config_changed(enum skiff_change change, const json_t *old,
+			   const json_t *obj, void *arg, bool secret)
+{
+	struct skiff_kubelet *k = arg;
+	const char *ns = skiff_meta(obj, "namespace"), *name = skiff_meta(obj, "name");
+	struct pod *p;
+
+	(void)change;
+	(void)old;
+	if (!k->listed)
+		return;
+	for (p = k->pods; p; p = p->next) {
+		if (strcmp(p->ns, ns ?: "") || !mounts_object(p, secret, name ?: ""))
+			continue;
+		p->volumes_at = 0;
+		mark_dirty(p);
+	}
+}
+
+static void configmap_changed(enum skiff_change change, const json_t *old,
+			      const json_t *obj, void *arg)
+{
+	config_changed(change, old, obj, arg, false);
+}
+
+static void secret_changed(enum skiff_change change, const json_t *old,
+			   const json_t *obj, void *arg)
+{
+	config_changed(change, old, obj, arg, true);
+}
+
 static void read_resolv_conf(struct skiff_kubelet *k)
 {
 	int fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
@@ -1470,6 +1522,8 @@ int skiff_kubelet_start(struct skiff_node *n, struct skiff_error *e)
 	if (!n->pods)
 		return skiff_error_set(e, -ENOMEM, "out of memory");
 	skiff_informer_on_change(n->pods, pod_changed, k);
+	skiff_informer_on_change(n->configmaps, configmap_changed, k);
+	skiff_informer_on_change(n->secrets, secret_changed, k);
 	skiff_loop_on_idle(n->loop, kubelet_idle, k);
 	skiff_informer_start(n->pods);
 	return 0;
@@ -1479,6 +1533,9 @@ void skiff_kubelet_free(struct skiff_kubelet *k)
 {
 	if (!k)
 		return;
+	skiff_informer_forget(k->n->configmaps, k);
+	skiff_informer_forget(k->n->secrets, k);
+	skiff_informer_forget(k->n->pods, k);
 	while (k->pods)
 		pod_free(k->pods);
 	free(k);
