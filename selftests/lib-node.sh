@@ -33,7 +33,9 @@
 #	in_node NAME CMD...              runs CMD in NAME's namespace
 #	in_pod NS POD CMD...             runs CMD in the pod's network namespace
 #	pod_uid NS POD                   the pod's uid
-#	pod_json NAME...                 a minimal Pod (busybox)
+#	pod_json NAME CMD [SPEC [CTR]]   a busybox Pod running shell command
+#	                                 CMD, with SPEC merged into its spec
+#	                                 and CTR into its container
 
 if [ -z "${SKIFF_NODE_UNDERLAY:-}" ]; then
 	export SKIFF_NODE_UNDERLAY=1
@@ -144,4 +146,15 @@ case_cleanup_more() {
 # api_code_is CODE METHOD PATH: the request answers CODE.
 api_code_is() {
 	api "$2" "$3" && [ "$CODE" = "$1" ]
+}
+
+pod_json() {
+	local name=$1 cmd=$2 spec=${3:-'{}'} ctr=${4:-'{}'}
+
+	jq -nc --arg name "$name" --arg cmd "$cmd" --argjson spec "$spec" \
+		--argjson ctr "$ctr" '{
+		apiVersion: "v1", kind: "Pod", metadata: {name: $name},
+		spec: ({containers: [{name: "main", image: "busybox",
+				      command: ["sh", "-c", $cmd]} * $ctr],
+			terminationGracePeriodSeconds: 5} * $spec)}'
 }

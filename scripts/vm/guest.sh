@@ -38,6 +38,11 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 # Containers (runc, for the node agent's tests) need cgroups: the unified
 # hierarchy, as systemd mounts it on Debian.
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+# ... with every controller delegated below the root, as systemd does, so
+# that containers get memory and CPU limits.
+for c in $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null); do
+	echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+done
 # A kernel built for the tests brings its modules (run.sh --kernel-dir).
 if [ -s "$job/moddir" ]; then
 	mount --bind "$(cat "$job/moddir")" /lib/modules ||

@@ -8,19 +8,6 @@
 
 source "$(dirname "$0")/../lib-node.sh"
 
-# A one-container busybox pod running CMD (a shell command), merged with
-# extra spec JSON and extra container JSON.
-pod_json() {
-	local name=$1 cmd=$2 spec=${3:-'{}'} ctr=${4:-'{}'}
-
-	jq -nc --arg name "$name" --arg cmd "$cmd" --argjson spec "$spec" \
-		--argjson ctr "$ctr" '{
-		apiVersion: "v1", kind: "Pod", metadata: {name: $name},
-		spec: ({containers: [{name: "main", image: "busybox",
-				      command: ["sh", "-c", $cmd]} * $ctr],
-			terminationGracePeriodSeconds: 2} * $spec)}'
-}
-
 # The log of the current run of container main of pod $1.
 pod_log() {
 	local uid

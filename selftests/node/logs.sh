@@ -8,17 +8,6 @@
 
 source "$(dirname "$0")/../lib-node.sh"
 
-# A pod of busybox running CMD (a shell command), with extra spec JSON.
-pod_json() {
-	local name=$1 cmd=$2 extra=${3:-'{}'}
-
-	jq -nc --arg name "$name" --arg cmd "$cmd" --argjson extra "$extra" '{
-		apiVersion: "v1", kind: "Pod", metadata: {name: $name},
-		spec: ({containers: [{name: "main", image: "busybox",
-				     command: ["sh", "-c", $cmd]}],
-			terminationGracePeriodSeconds: 5} * $extra)}'
-}
-
 P=/api/v1/namespaces/default/pods
 KUBELET=http://192.168.77.11:10250
 

@@ -153,6 +153,7 @@
 
 #include "dataplane.h"
 #include "dp_nft.h"
+#include "nftbatch.h"
 #include "nl.h"
 #include "parse.h"
 #include "util.h"
@@ -166,13 +167,6 @@
 #define NFTS_NAME_LEN		64
 /* A read or a batch raced by another writer is tried again, this often. */
 #define NFTS_TRIES		4
-/* Room kept free in a batch for the next message: no message is larger. */
-#define NFTS_MSG_MAX		(64 * 1024)
-/*
- * A batch grows by pages of this size, sent together by one sendmsg() (the
- * kernel wants a transaction in one datagram): no copy as it grows.
- */
-#define NFTS_PAGE_LEN		(16 * NFTS_MSG_MAX)
 /* A request (one get or dump, a few names) fits in this. */
 #define NFTS_REQ_LEN		1024
 /* A dump's messages come in buffers of up to this size. */
@@ -218,33 +212,6 @@ struct nfts_svc {
 	bool exists;
 	struct skiff_dp_endpoint *backends;
 	unsigned int count;
-};
-
-/**
- * struct nfts_batch - one transaction being built
- * @pages: the messages, back to back in pages of NFTS_PAGE_LEN bytes
- *	(iov_len: bytes used), none split across two
- * @npages: how many
- * @len: bytes used in all
- * @first: sequence number of the batch begin message
- * @last: the last command, the one asked to be acked
- * @seq: next sequence number
- * @set_id: next set ID (the kernel wants one per new set, unique in a batch)
- */
-struct nfts_batch {
-	struct iovec *pages;
-	unsigned int npages;
-	size_t len;
-	uint32_t first;
-	struct nlmsghdr *last;
-	uint32_t seq;
-	uint32_t set_id;
-};
-
-/* A rule being built: the first allocation failure sticks. */
-struct nfts_rule {
-	struct nftnl_rule *r;
-	bool nomem;
 };
 
 static int nfts_nomem(struct skiff_error *e)
@@ -392,28 +359,13 @@ static int nfts_svc_want(struct nfts_svc *s, const struct skiff_dp_service *svc,
 
 static int nfts_open(struct nfts *n, struct skiff_error *e)
 {
-	int one = 1;
-
 	memset(n, 0, sizeof(*n));
-	n->nl = mnl_socket_open(NETLINK_NETFILTER);
+	n->nl = skiff_nftb_socket(e);
 	if (!n->nl)
-		return skiff_error_set(e, -errno,
-				       "cannot open a netfilter socket");
-	if (mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto err_close;
-	if (mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &one,
-				  sizeof(one)) < 0)
-		goto err_close;
-	/* A capped error is enough: we know what we sent. */
-	mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+		return e->err;
 	n->portid = mnl_socket_get_portid(n->nl);
 	n->seq = 1;
 	return 0;
-
-err_close:
-	skiff_error_set(e, -errno, "cannot set up a netfilter netlink socket");
-	mnl_socket_close(n->nl);
-	return e->err;
 }
 
 static void nfts_close(struct nfts *n)
@@ -772,310 +724,10 @@ static int nfts_parse_dispatch(const struct nlmsghdr *nlh, void *arg)
 	return err;
 }
 
-/* ---- building a batch -------------------------------------------------- */
-
-/* Makes room for one more message: where it goes, or NULL. */
-static char *nfts_batch_reserve(struct nfts_batch *b)
-{
-	struct iovec *page = b->npages ? &b->pages[b->npages - 1] : NULL;
-	struct iovec *pages;
-
-	if (page && NFTS_PAGE_LEN - page->iov_len >= NFTS_MSG_MAX)
-		return (char *)page->iov_base + page->iov_len;
-	pages = nfts_grow(b->pages, b->npages, sizeof(*pages));
-	if (!pages)
-		return NULL;
-	b->pages = pages;
-	page = &pages[b->npages];
-	/* Zeroed: libmnl leaves attribute padding as it finds it. */
-	page->iov_base = calloc(1, NFTS_PAGE_LEN);
-	if (!page->iov_base)
-		return NULL;
-	page->iov_len = 0;
-	b->npages++;
-	return page->iov_base;
-}
-
-/* Counts in the message @nlh that nfts_msg() gave and the caller filled. */
-static void nfts_msg_done(struct nfts_batch *b, struct nlmsghdr *nlh)
-{
-	b->last = nlh;
-	b->pages[b->npages - 1].iov_len += NLMSG_ALIGN(nlh->nlmsg_len);
-	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
-}
-
-/*
- * Starts a batch. With @genid, the kernel applies it only if the ruleset
- * is still at that generation (else ERESTART).
- */
-static int nfts_batch_begin(struct nfts_batch *b, struct nfts *n,
-			    uint32_t genid)
-{
-	struct nlmsghdr *nlh;
-	char *buf;
-
-	memset(b, 0, sizeof(*b));
-	buf = nfts_batch_reserve(b);
-	if (!buf)
-		return -ENOMEM;
-	b->seq = n->seq;
-	b->first = b->seq;
-	nlh = nftnl_batch_begin(buf, b->seq++);
-	if (genid)
-		mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
-	nfts_msg_done(b, nlh);
-	return 0;
-}
-
-static void nfts_batch_free(struct nfts_batch *b)
-{
-	unsigned int i;
-
-	for (i = 0; i < b->npages; i++)
-		free(b->pages[i].iov_base);
-	free(b->pages);
-}
-
-/* The header of the next message; its payload is written after it. */
-static struct nlmsghdr *nfts_msg(struct nfts_batch *b, uint16_t type,
-				 uint16_t flags)
-{
-	char *buf = nfts_batch_reserve(b);
-
-	if (!buf)
-		return NULL;
-	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, flags,
-				     b->seq++);
-}
-
-/* What each message of ours does, and its attribute naming the object. */
-static const struct {
-	uint16_t type;
-	const char *what;
-	uint16_t name;
-} nfts_msgs[] = {
-	{ NFT_MSG_NEWTABLE, "the new table", NFTA_TABLE_NAME },
-	{ NFT_MSG_NEWCHAIN, "the new chain", NFTA_CHAIN_NAME },
-	{ NFT_MSG_DELCHAIN, "the deletion of chain", NFTA_CHAIN_NAME },
-	{ NFT_MSG_NEWRULE, "a new rule in chain", NFTA_RULE_CHAIN },
-	{ NFT_MSG_DELRULE, "the flush of chain", NFTA_RULE_CHAIN },
-	{ NFT_MSG_NEWSET, "the new set", NFTA_SET_NAME },
-	{ NFT_MSG_DELSET, "the deletion of set", NFTA_SET_NAME },
-	{ NFT_MSG_NEWSETELEM, "new elements in set", NFTA_SET_ELEM_LIST_SET },
-	{ NFT_MSG_DELSETELEM, "the deletion of elements in set",
-	  NFTA_SET_ELEM_LIST_SET },
-	{ NFT_MSG_NEWOBJ, "the new counter", NFTA_OBJ_NAME },
-	{ NFT_MSG_DELOBJ, "the deletion of counter", NFTA_OBJ_NAME },
-};
-
-/* The message of batch @b with sequence number @seq; NULL if none. */
-static const struct nlmsghdr *nfts_batch_find(const struct nfts_batch *b,
-					      uint32_t seq)
-{
-	const struct nlmsghdr *nlh;
-	unsigned int i;
-	int len;
-
-	for (i = 0; i < b->npages; i++) {
-		len = b->pages[i].iov_len;
-		for (nlh = b->pages[i].iov_base; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len))
-			if (nlh->nlmsg_seq == seq)
-				return nlh;
-	}
-	return NULL;
-}
-
-/*
- * Says in @e which message of batch @b the kernel refused with @kerr: the
- * one with sequence number @seq, found again in the batch.
- */
-static void nfts_batch_refused(const struct nfts_batch *b, uint32_t seq,
-			       const struct skiff_error *kerr,
-			       struct skiff_error *e)
-{
-	const struct nlmsghdr *nlh = nfts_batch_find(b, seq);
-	const char *what = "the transaction", *name = "";
-	const struct nlattr *attr;
-	unsigned int i;
-
-	for (i = 0; nlh && i < ARRAY_SIZE(nfts_msgs); i++) {
-		if (NFNL_MSG_TYPE(nlh->nlmsg_type) != nfts_msgs[i].type)
-			continue;
-		what = nfts_msgs[i].what;
-		mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
-			if (mnl_attr_get_type(attr) == nfts_msgs[i].name)
-				name = mnl_attr_get_str(attr);
-	}
-	skiff_error_set(e, kerr->err, "nftables refused %s%s%s%s%s", what,
-			name[0] ? " " : "", name, kerr->msg[0] ? ": " : "",
-			kerr->msg);
-}
-
-/* Notes the error @nlh, if about batch @b, in @e (the first one only). */
-static void nfts_batch_error(const struct nfts_batch *b,
-			     const struct nlmsghdr *nlh, uint32_t acked,
-			     struct skiff_error *e, bool *done)
-{
-	struct skiff_error kerr;
-
-	if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < b->first ||
-	    nlh->nlmsg_seq > acked ||
-	    skiff_nl_extack_parse(nlh, nlh->nlmsg_len, &kerr) < 0)
-		return;
-	if (nlh->nlmsg_seq == acked)
-		*done = true;
-	if (kerr.err && !e->err)
-		nfts_batch_refused(b, nlh->nlmsg_seq, &kerr, e);
-}
-
-/*
- * Reads the kernel's answers to batch @b. It handles a batch while we send
- * it, so every answer is queued when sendmsg returns: errors, one for each
- * refused message, then the ack of the last command (sequence @acked).
- */
-static int nfts_batch_answers(struct nfts *n, const struct nfts_batch *b,
-			      uint32_t acked, struct skiff_error *e)
-{
-	int fd = mnl_socket_get_fd(n->nl);
-	struct nlmsghdr *nlh;
-	bool done = false;
-	char *buf;
-	int len;
-
-	buf = malloc(NFTS_RECV_LEN);
-	if (!buf)
-		return nfts_nomem(e);
-	for (;;) {
-		len = recv(fd, buf, NFTS_RECV_LEN, MSG_DONTWAIT);
-		/*
-		 * ENOBUFS: answers beyond the socket's room were dropped;
-		 * the first ones are still queued.
-		 */
-		if (len < 0 && (errno == EINTR || errno == ENOBUFS))
-			continue;
-		if (len <= 0)
-			break;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len))
-			nfts_batch_error(b, nlh, acked, e, &done);
-	}
-	if (len < 0 && errno != EAGAIN && !e->err)
-		skiff_error_set(e, -errno, "cannot read what nftables said");
-	free(buf);
-	if (!e->err && !done)
-		skiff_error_set(e, -EIO, "nftables did not answer the batch");
-	return e->err;
-}
-
-/* Ends batch @b, sends it, and returns what the kernel made of it. */
-static int nfts_batch_commit(struct nfts *n, struct nfts_batch *b,
-			     struct skiff_error *e)
-{
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	struct msghdr msg = {
-		.msg_name = &kernel,
-		.msg_namelen = sizeof(kernel),
-	};
-	int fd = mnl_socket_get_fd(n->nl);
-	struct nlmsghdr *nlh;
-	uint32_t acked;
-	char *buf;
-	int size;
-
-	buf = nfts_batch_reserve(b);
-	if (!buf)
-		return nfts_nomem(e);
-	/* Only the last command is acked: errors come whatever the flags. */
-	b->last->nlmsg_flags |= NLM_F_ACK;
-	acked = b->last->nlmsg_seq;
-	nlh = nftnl_batch_end(buf, b->seq++);
-	nfts_msg_done(b, nlh);
-	n->seq = b->seq;
-
-	/*
-	 * The kernel takes a transaction from one datagram only (a batch
-	 * without its end is aborted): the socket must take it whole.
-	 */
-	size = b->len > INT_MAX - NFTS_MSG_MAX ? INT_MAX : b->len + NFTS_MSG_MAX;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	msg.msg_iov = b->pages;
-	msg.msg_iovlen = b->npages;
-	skiff_error_clear(e);
-	if (sendmsg(fd, &msg, 0) < 0)
-		return skiff_error_set(e, -errno,
-				       "cannot send the nftables batch");
-	return nfts_batch_answers(n, b, acked, e);
-}
-
 /* ---- objects ----------------------------------------------------------- */
 
-static int nfts_put_table(struct nfts_batch *b)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-	int err = -ENOMEM;
-
-	if (!t)
-		return -ENOMEM;
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
-	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTS_TABLE) < 0)
-		goto out_free;
-	nlh = nfts_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	if (!nlh)
-		goto out_free;
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nfts_msg_done(b, nlh);
-	err = 0;
-out_free:
-	nftnl_table_free(t);
-	return err;
-}
-
-/* A base chain's hook, or none for a regular chain. */
-struct nfts_hook {
-	const char *type;
-	uint32_t hooknum;
-	int32_t prio;
-};
-
-/*
- * NFT_MSG_NEWCHAIN or NFT_MSG_DELCHAIN for chain @name; @hook for a new
- * base chain.
- */
-static int nfts_put_chain(struct nfts_batch *b, uint16_t type,
-			  const char *name, const struct nfts_hook *hook)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-	int err = -ENOMEM;
-
-	if (!c)
-		return -ENOMEM;
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
-	if (nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTS_TABLE) < 0 ||
-	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name) < 0)
-		goto out_free;
-	if (hook) {
-		if (nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, hook->type) < 0)
-			goto out_free;
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook->hooknum);
-		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, hook->prio);
-	}
-	nlh = nfts_msg(b, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0);
-	if (!nlh)
-		goto out_free;
-	nftnl_chain_nlmsg_build_payload(nlh, c);
-	nfts_msg_done(b, nlh);
-	err = 0;
-out_free:
-	nftnl_chain_free(c);
-	return err;
-}
-
 /* Deletes every rule of chain @name. */
-static int nfts_put_flush(struct nfts_batch *b, const char *name)
+static int nfts_put_flush(struct skiff_nftb *b, const char *name)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nlmsghdr *nlh;
@@ -1087,11 +739,11 @@ static int nfts_put_flush(struct nfts_batch *b, const char *name)
 	if (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTS_TABLE) < 0 ||
 	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, name) < 0)
 		goto out_free;
-	nlh = nfts_msg(b, NFT_MSG_DELRULE, 0);
+	nlh = skiff_nftb_msg(b, NFT_MSG_DELRULE, 0);
 	if (!nlh)
 		goto out_free;
 	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nfts_msg_done(b, nlh);
+	skiff_nftb_msg_done(b, nlh);
 	err = 0;
 out_free:
 	nftnl_rule_free(r);
@@ -1099,7 +751,7 @@ out_free:
 }
 
 /* NFT_MSG_NEWOBJ or NFT_MSG_DELOBJ for counter @name. */
-static int nfts_put_counter(struct nfts_batch *b, uint16_t type,
+static int nfts_put_counter(struct skiff_nftb *b, uint16_t type,
 			    const char *name)
 {
 	struct nftnl_obj *o = nftnl_obj_alloc();
@@ -1116,11 +768,11 @@ static int nfts_put_counter(struct nfts_batch *b, uint16_t type,
 	if (!nftnl_obj_is_set(o, NFTNL_OBJ_TABLE) ||
 	    !nftnl_obj_is_set(o, NFTNL_OBJ_NAME))
 		goto out_free;
-	nlh = nfts_msg(b, type, type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0);
+	nlh = skiff_nftb_msg(b, type, type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0);
 	if (!nlh)
 		goto out_free;
 	nftnl_obj_nlmsg_build_payload(nlh, o);
-	nfts_msg_done(b, nlh);
+	skiff_nftb_msg_done(b, nlh);
 	err = 0;
 out_free:
 	nftnl_obj_free(o);
@@ -1142,7 +794,7 @@ struct nfts_set_spec {
 };
 
 /* A new set (or map) @spec. */
-static int nfts_put_new_set(struct nfts_batch *b,
+static int nfts_put_new_set(struct skiff_nftb *b,
 			    const struct nfts_set_spec *spec)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
@@ -1163,11 +815,11 @@ static int nfts_put_new_set(struct nfts_batch *b,
 	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTS_TABLE) < 0 ||
 	    nftnl_set_set_str(s, NFTNL_SET_NAME, spec->name) < 0)
 		goto out_free;
-	nlh = nfts_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE);
+	nlh = skiff_nftb_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE);
 	if (!nlh)
 		goto out_free;
 	nftnl_set_nlmsg_build_payload(nlh, s);
-	nfts_msg_done(b, nlh);
+	skiff_nftb_msg_done(b, nlh);
 	err = 0;
 out_free:
 	nftnl_set_free(s);
@@ -1178,12 +830,12 @@ out_free:
  * Message @type about set @s (consumed): NFT_MSG_DELSET, or
  * NFT_MSG_NEWSETELEM / NFT_MSG_DELSETELEM for its elements (none: a flush).
  */
-static int nfts_put_set_msg(struct nfts_batch *b, uint16_t type,
+static int nfts_put_set_msg(struct skiff_nftb *b, uint16_t type,
 			    struct nftnl_set *s)
 {
 	struct nlmsghdr *nlh;
 
-	nlh = nfts_msg(b, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
+	nlh = skiff_nftb_msg(b, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
 	if (!nlh) {
 		nftnl_set_free(s);
 		return -ENOMEM;
@@ -1192,13 +844,13 @@ static int nfts_put_set_msg(struct nfts_batch *b, uint16_t type,
 		nftnl_set_nlmsg_build_payload(nlh, s);
 	else
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nfts_msg_done(b, nlh);
+	skiff_nftb_msg_done(b, nlh);
 	nftnl_set_free(s);
 	return 0;
 }
 
 /* NFT_MSG_DELSET, or a flush (NFT_MSG_DELSETELEM) of set @name. */
-static int nfts_put_set_del(struct nfts_batch *b, uint16_t type,
+static int nfts_put_set_del(struct skiff_nftb *b, uint16_t type,
 			    const char *name)
 {
 	struct nftnl_set *s = nfts_set_named(name);
@@ -1234,71 +886,10 @@ err_free:
 
 /* ---- rules ------------------------------------------------------------- */
 
-static int nfts_rule_begin(struct nfts_rule *rb, const char *chain)
-{
-	rb->nomem = false;
-	rb->r = nftnl_rule_alloc();
-	if (!rb->r)
-		return -ENOMEM;
-	nftnl_rule_set_u32(rb->r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-	if (nftnl_rule_set_str(rb->r, NFTNL_RULE_TABLE, NFTS_TABLE) < 0 ||
-	    nftnl_rule_set_str(rb->r, NFTNL_RULE_CHAIN, chain) < 0) {
-		nftnl_rule_free(rb->r);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Appends the rule @rb (consumed) to its chain. */
-static int nfts_rule_put(struct nfts_batch *b, struct nfts_rule *rb)
-{
-	struct nlmsghdr *nlh = NULL;
-
-	if (!rb->nomem)
-		nlh = nfts_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
-	if (nlh) {
-		nftnl_rule_nlmsg_build_payload(nlh, rb->r);
-		nfts_msg_done(b, nlh);
-	}
-	nftnl_rule_free(rb->r);
-	return nlh ? 0 : -ENOMEM;
-}
-
-/* The comment of rule @rb, where nft shows it. */
-static void nfts_rule_comment(struct nfts_rule *rb, const char *comment)
-{
-	struct nftnl_udata_buf *udata;
-
-	udata = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	if (!udata ||
-	    !nftnl_udata_put_strz(udata, NFTNL_UDATA_RULE_COMMENT, comment) ||
-	    nftnl_rule_set_data(rb->r, NFTNL_RULE_USERDATA,
-				nftnl_udata_buf_data(udata),
-				nftnl_udata_buf_len(udata)) < 0)
-		rb->nomem = true;
-	nftnl_udata_buf_free(udata);
-}
-
-/* A new expression @name at the end of rule @rb; NULL once out of memory. */
-static struct nftnl_expr *ex_new(struct nfts_rule *rb, const char *name)
-{
-	struct nftnl_expr *ex;
-
-	if (rb->nomem)
-		return NULL;
-	ex = nftnl_expr_alloc(name);
-	if (!ex) {
-		rb->nomem = true;
-		return NULL;
-	}
-	nftnl_rule_add_expr(rb->r, ex);
-	return ex;
-}
-
-static void ex_payload(struct nfts_rule *rb, uint32_t base, uint32_t offset,
+static void ex_payload(struct skiff_nftb_rule *rb, uint32_t base, uint32_t offset,
 		       uint32_t len, uint32_t dreg)
 {
-	struct nftnl_expr *ex = ex_new(rb, "payload");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "payload");
 
 	if (!ex)
 		return;
@@ -1309,20 +900,20 @@ static void ex_payload(struct nfts_rule *rb, uint32_t base, uint32_t offset,
 }
 
 /* ip saddr (@daddr false) or ip daddr into @dreg */
-static void ex_ip_addr(struct nfts_rule *rb, bool daddr, uint32_t dreg)
+static void ex_ip_addr(struct skiff_nftb_rule *rb, bool daddr, uint32_t dreg)
 {
 	ex_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, daddr ? 16 : 12, 4, dreg);
 }
 
 /* th dport into @dreg */
-static void ex_dport(struct nfts_rule *rb, uint32_t dreg)
+static void ex_dport(struct skiff_nftb_rule *rb, uint32_t dreg)
 {
 	ex_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, dreg);
 }
 
-static void ex_meta(struct nfts_rule *rb, uint32_t key, uint32_t dreg)
+static void ex_meta(struct skiff_nftb_rule *rb, uint32_t key, uint32_t dreg)
 {
-	struct nftnl_expr *ex = ex_new(rb, "meta");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "meta");
 
 	if (!ex)
 		return;
@@ -1330,10 +921,10 @@ static void ex_meta(struct nfts_rule *rb, uint32_t key, uint32_t dreg)
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_META_DREG, dreg);
 }
 
-static void ex_cmp(struct nfts_rule *rb, uint32_t op, uint32_t sreg,
+static void ex_cmp(struct skiff_nftb_rule *rb, uint32_t op, uint32_t sreg,
 		   const void *data, uint32_t len)
 {
-	struct nftnl_expr *ex = ex_new(rb, "cmp");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "cmp");
 
 	if (!ex)
 		return;
@@ -1343,17 +934,17 @@ static void ex_cmp(struct nfts_rule *rb, uint32_t op, uint32_t sreg,
 }
 
 /* meta l4proto @proto */
-static void ex_l4proto(struct nfts_rule *rb, uint8_t proto)
+static void ex_l4proto(struct skiff_nftb_rule *rb, uint8_t proto)
 {
 	ex_meta(rb, NFT_META_L4PROTO, NFT_REG_1);
 	ex_cmp(rb, NFT_CMP_EQ, NFT_REG_1, &proto, sizeof(proto));
 }
 
 /* reg = (reg & @mask) ^ @xor, on a 32-bit host-order value */
-static void ex_bitwise(struct nfts_rule *rb, uint32_t reg, uint32_t mask,
+static void ex_bitwise(struct skiff_nftb_rule *rb, uint32_t reg, uint32_t mask,
 		       uint32_t xor)
 {
-	struct nftnl_expr *ex = ex_new(rb, "bitwise");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "bitwise");
 
 	if (!ex)
 		return;
@@ -1365,13 +956,13 @@ static void ex_bitwise(struct nfts_rule *rb, uint32_t reg, uint32_t mask,
 }
 
 /* meta mark set (mark & @mask) ^ @xor */
-static void ex_mark(struct nfts_rule *rb, uint32_t mask, uint32_t xor)
+static void ex_mark(struct skiff_nftb_rule *rb, uint32_t mask, uint32_t xor)
 {
 	struct nftnl_expr *ex;
 
 	ex_meta(rb, NFT_META_MARK, NFT_REG_1);
 	ex_bitwise(rb, NFT_REG_1, mask, xor);
-	ex = ex_new(rb, "meta");
+	ex = skiff_nftb_expr(rb, "meta");
 	if (!ex)
 		return;
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_META_KEY, NFT_META_MARK);
@@ -1379,16 +970,16 @@ static void ex_mark(struct nfts_rule *rb, uint32_t mask, uint32_t xor)
 }
 
 /* meta mark set mark | 0x4000: masquerade this connection */
-static void ex_mark_masq(struct nfts_rule *rb)
+static void ex_mark_masq(struct skiff_nftb_rule *rb)
 {
 	ex_mark(rb, ~NFTS_MARK, NFTS_MARK);
 }
 
 /* @sreg in set @set (@flags NFT_LOOKUP_F_INV: not in) */
-static void ex_lookup(struct nfts_rule *rb, uint32_t sreg, const char *set,
+static void ex_lookup(struct skiff_nftb_rule *rb, uint32_t sreg, const char *set,
 		      uint32_t flags)
 {
-	struct nftnl_expr *ex = ex_new(rb, "lookup");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "lookup");
 
 	if (!ex)
 		return;
@@ -1399,9 +990,9 @@ static void ex_lookup(struct nfts_rule *rb, uint32_t sreg, const char *set,
 }
 
 /* vmap @map on the key in @sreg */
-static void ex_vmap(struct nfts_rule *rb, uint32_t sreg, const char *map)
+static void ex_vmap(struct skiff_nftb_rule *rb, uint32_t sreg, const char *map)
 {
-	struct nftnl_expr *ex = ex_new(rb, "lookup");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "lookup");
 
 	if (!ex)
 		return;
@@ -1411,9 +1002,9 @@ static void ex_vmap(struct nfts_rule *rb, uint32_t sreg, const char *map)
 }
 
 /* jump, goto (to @chain) or return */
-static void ex_verdict(struct nfts_rule *rb, int verdict, const char *chain)
+static void ex_verdict(struct skiff_nftb_rule *rb, int verdict, const char *chain)
 {
-	struct nftnl_expr *ex = ex_new(rb, "immediate");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "immediate");
 
 	if (!ex)
 		return;
@@ -1423,10 +1014,10 @@ static void ex_verdict(struct nfts_rule *rb, int verdict, const char *chain)
 		nftnl_expr_set_str(ex, NFTNL_EXPR_IMM_CHAIN, chain);
 }
 
-static void ex_imm(struct nfts_rule *rb, uint32_t dreg, const void *data,
+static void ex_imm(struct skiff_nftb_rule *rb, uint32_t dreg, const void *data,
 		   uint32_t len)
 {
-	struct nftnl_expr *ex = ex_new(rb, "immediate");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "immediate");
 
 	if (!ex)
 		return;
@@ -1435,9 +1026,9 @@ static void ex_imm(struct nfts_rule *rb, uint32_t dreg, const void *data,
 }
 
 /* counter name @name */
-static void ex_counter(struct nfts_rule *rb, const char *name)
+static void ex_counter(struct skiff_nftb_rule *rb, const char *name)
 {
-	struct nftnl_expr *ex = ex_new(rb, "objref");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "objref");
 
 	if (!ex)
 		return;
@@ -1449,9 +1040,9 @@ static void ex_counter(struct nfts_rule *rb, const char *name)
  * numgen random mod @mod into @dreg, turned to network order: the ranges
  * of an interval map compare as big-endian numbers.
  */
-static void ex_numgen(struct nfts_rule *rb, uint32_t mod, uint32_t dreg)
+static void ex_numgen(struct skiff_nftb_rule *rb, uint32_t mod, uint32_t dreg)
 {
-	struct nftnl_expr *ex = ex_new(rb, "numgen");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "numgen");
 
 	if (!ex)
 		return;
@@ -1459,7 +1050,7 @@ static void ex_numgen(struct nfts_rule *rb, uint32_t mod, uint32_t dreg)
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_NG_MODULUS, mod);
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_NG_OFFSET, 0);
-	ex = ex_new(rb, "byteorder");
+	ex = skiff_nftb_expr(rb, "byteorder");
 	if (!ex)
 		return;
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_BYTEORDER_SREG, dreg);
@@ -1470,13 +1061,13 @@ static void ex_numgen(struct nfts_rule *rb, uint32_t mod, uint32_t dreg)
 }
 
 /* update @set { ip saddr timeout @seconds } */
-static void ex_affinity_update(struct nfts_rule *rb, const char *set,
+static void ex_affinity_update(struct skiff_nftb_rule *rb, const char *set,
 			       uint32_t seconds)
 {
 	struct nftnl_expr *ex;
 
 	ex_ip_addr(rb, false, NFT_REG_1);
-	ex = ex_new(rb, "dynset");
+	ex = skiff_nftb_expr(rb, "dynset");
 	if (!ex)
 		return;
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
@@ -1487,14 +1078,14 @@ static void ex_affinity_update(struct nfts_rule *rb, const char *set,
 }
 
 /* dnat to @addr:@port */
-static void ex_dnat(struct nfts_rule *rb, struct in_addr addr, uint16_t port)
+static void ex_dnat(struct skiff_nftb_rule *rb, struct in_addr addr, uint16_t port)
 {
 	uint16_t nport = htons(port);
 	struct nftnl_expr *ex;
 
 	ex_imm(rb, NFT_REG_1, &addr, sizeof(addr));
 	ex_imm(rb, NFT_REG_2, &nport, sizeof(nport));
-	ex = ex_new(rb, "nat");
+	ex = skiff_nftb_expr(rb, "nat");
 	if (!ex)
 		return;
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
@@ -1505,9 +1096,9 @@ static void ex_dnat(struct nfts_rule *rb, struct in_addr addr, uint16_t port)
 			   NF_NAT_RANGE_PROTO_SPECIFIED);
 }
 
-static void ex_reject(struct nfts_rule *rb, uint32_t type, uint8_t code)
+static void ex_reject(struct skiff_nftb_rule *rb, uint32_t type, uint8_t code)
 {
-	struct nftnl_expr *ex = ex_new(rb, "reject");
+	struct nftnl_expr *ex = skiff_nftb_expr(rb, "reject");
 
 	if (!ex)
 		return;
@@ -1531,7 +1122,7 @@ static const struct nfts_set_spec nfts_base_sets[] = {
 
 static const struct {
 	const char *name;
-	struct nfts_hook hook;
+	struct skiff_nftb_hook hook;
 } nfts_base_chains[] = {
 	{ "services", { NULL, 0, 0 } },
 	{ "no-endpoints", { NULL, 0, 0 } },
@@ -1550,26 +1141,27 @@ static const struct {
  * fib daddr type local ip daddr != 127.0.0.0/8
  *	meta l4proto . th dport vmap @nodeports
  */
-static int nfts_put_dispatch(struct nfts_batch *b, const char *chain,
+static int nfts_put_dispatch(struct skiff_nftb *b, const char *chain,
 			     const char *ips, const char *nodeports)
 {
 	uint32_t local = RTN_LOCAL;
 	uint8_t loopback = 127;
-	struct nfts_rule rb;
+	struct skiff_nftb_rule rb;
 	struct nftnl_expr *ex;
 	int err;
 
-	err = nfts_rule_begin(&rb, chain);
+	err = skiff_nftb_rule_begin(&rb, NFTS_TABLE, chain);
 	if (err)
 		return err;
 	ex_ip_addr(&rb, true, NFT_REG32_00);
 	ex_meta(&rb, NFT_META_L4PROTO, NFT_REG32_01);
 	ex_dport(&rb, NFT_REG32_02);
 	ex_vmap(&rb, NFT_REG32_00, ips);
-	err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, chain);
+	err = skiff_nftb_rule_put(b, &rb) ?:
+	      skiff_nftb_rule_begin(&rb, NFTS_TABLE, chain);
 	if (err)
 		return err;
-	ex = ex_new(&rb, "fib");
+	ex = skiff_nftb_expr(&rb, "fib");
 	if (ex) {
 		nftnl_expr_set_u32(ex, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
 		nftnl_expr_set_u32(ex, NFTNL_EXPR_FIB_RESULT,
@@ -1582,23 +1174,23 @@ static int nfts_put_dispatch(struct nfts_batch *b, const char *chain,
 	ex_meta(&rb, NFT_META_L4PROTO, NFT_REG32_00);
 	ex_dport(&rb, NFT_REG32_01);
 	ex_vmap(&rb, NFT_REG32_00, nodeports);
-	return nfts_rule_put(b, &rb);
+	return skiff_nftb_rule_put(b, &rb);
 }
 
 /* [ct state new] jump @target, in base chain @chain */
-static int nfts_put_jump(struct nfts_batch *b, const char *chain,
+static int nfts_put_jump(struct skiff_nftb *b, const char *chain,
 			 bool ct_new, const char *target)
 {
 	uint32_t zero = 0;
-	struct nfts_rule rb;
+	struct skiff_nftb_rule rb;
 	struct nftnl_expr *ex;
 	int err;
 
-	err = nfts_rule_begin(&rb, chain);
+	err = skiff_nftb_rule_begin(&rb, NFTS_TABLE, chain);
 	if (err)
 		return err;
 	if (ct_new) {
-		ex = ex_new(&rb, "ct");
+		ex = skiff_nftb_expr(&rb, "ct");
 		if (ex) {
 			nftnl_expr_set_u32(ex, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
 			nftnl_expr_set_u32(ex, NFTNL_EXPR_CT_DREG, NFT_REG_1);
@@ -1607,28 +1199,29 @@ static int nfts_put_jump(struct nfts_batch *b, const char *chain,
 		ex_cmp(&rb, NFT_CMP_NEQ, NFT_REG_1, &zero, sizeof(zero));
 	}
 	ex_verdict(&rb, NFT_JUMP, target);
-	return nfts_rule_put(b, &rb);
+	return skiff_nftb_rule_put(b, &rb);
 }
 
 /*
  * meta l4proto tcp reject with tcp reset
  * reject with icmp type port-unreachable
  */
-static int nfts_put_reject(struct nfts_batch *b)
+static int nfts_put_reject(struct skiff_nftb *b)
 {
-	struct nfts_rule rb;
+	struct skiff_nftb_rule rb;
 	int err;
 
-	err = nfts_rule_begin(&rb, "reject-chain");
+	err = skiff_nftb_rule_begin(&rb, NFTS_TABLE, "reject-chain");
 	if (err)
 		return err;
 	ex_l4proto(&rb, IPPROTO_TCP);
 	ex_reject(&rb, NFT_REJECT_TCP_RST, 0);
-	err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, "reject-chain");
+	err = skiff_nftb_rule_put(b, &rb) ?:
+	      skiff_nftb_rule_begin(&rb, NFTS_TABLE, "reject-chain");
 	if (err)
 		return err;
 	ex_reject(&rb, NFT_REJECT_ICMP_UNREACH, 3 /* port unreachable */);
-	return nfts_rule_put(b, &rb);
+	return skiff_nftb_rule_put(b, &rb);
 }
 
 /*
@@ -1636,33 +1229,34 @@ static int nfts_put_reject(struct nfts_batch *b)
  * meta mark set mark ^ 0x4000
  * masquerade fully-random
  */
-static int nfts_put_masquerade(struct nfts_batch *b)
+static int nfts_put_masquerade(struct skiff_nftb *b)
 {
 	const char *chain = "nat-postrouting";
 	uint32_t zero = 0;
-	struct nfts_rule rb;
+	struct skiff_nftb_rule rb;
 	struct nftnl_expr *ex;
 	int err;
 
-	err = nfts_rule_begin(&rb, chain);
+	err = skiff_nftb_rule_begin(&rb, NFTS_TABLE, chain);
 	if (err)
 		return err;
 	ex_meta(&rb, NFT_META_MARK, NFT_REG_1);
 	ex_bitwise(&rb, NFT_REG_1, NFTS_MARK, 0);
 	ex_cmp(&rb, NFT_CMP_EQ, NFT_REG_1, &zero, sizeof(zero));
 	ex_verdict(&rb, NFT_RETURN, NULL);
-	err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, chain);
+	err = skiff_nftb_rule_put(b, &rb) ?:
+	      skiff_nftb_rule_begin(&rb, NFTS_TABLE, chain);
 	if (err)
 		return err;
 	ex_mark(&rb, ~0u, NFTS_MARK);
-	ex = ex_new(&rb, "masq");
+	ex = skiff_nftb_expr(&rb, "masq");
 	if (ex)
 		nftnl_expr_set_u32(ex, NFTNL_EXPR_MASQ_FLAGS,
 				   NF_NAT_RANGE_PROTO_RANDOM_FULLY);
-	return nfts_rule_put(b, &rb);
+	return skiff_nftb_rule_put(b, &rb);
 }
 
-static int nfts_put_base_rules(struct nfts_batch *b)
+static int nfts_put_base_rules(struct skiff_nftb *b)
 {
 	return nfts_put_dispatch(b, "services", "service-ips",
 				 "service-nodeports") ?:
@@ -1680,20 +1274,20 @@ static int nfts_put_base_rules(struct nfts_batch *b)
  * The table, its maps and base chains, created if missing; the base
  * chains flushed and filled again, so that this is the same every time.
  */
-static int nfts_put_base(struct nfts_batch *b)
+static int nfts_put_base(struct skiff_nftb *b)
 {
-	const struct nfts_hook *hook;
+	const struct skiff_nftb_hook *hook;
 	unsigned int i;
 	int err;
 
-	err = nfts_put_table(b);
+	err = skiff_nftb_put_table(b, NFT_MSG_NEWTABLE);
 	for (i = 0; !err && i < ARRAY_SIZE(nfts_base_sets); i++)
 		err = nfts_put_new_set(b, &nfts_base_sets[i]);
 	for (i = 0; !err && i < ARRAY_SIZE(nfts_base_chains); i++) {
 		hook = &nfts_base_chains[i].hook;
-		err = nfts_put_chain(b, NFT_MSG_NEWCHAIN,
-				     nfts_base_chains[i].name,
-				     hook->type ? hook : NULL);
+		err = skiff_nftb_put_chain(b, NFT_MSG_NEWCHAIN,
+					   nfts_base_chains[i].name,
+					   hook->type ? hook : NULL);
 	}
 	for (i = 0; !err && i < ARRAY_SIZE(nfts_base_chains); i++)
 		err = nfts_put_flush(b, nfts_base_chains[i].name);
@@ -1701,7 +1295,7 @@ static int nfts_put_base(struct nfts_batch *b)
 }
 
 /* The cluster CIDR, the one range of set cluster-cidr; none if @len is 0. */
-static int nfts_put_cidr(struct nfts_batch *b, struct in_addr prefix,
+static int nfts_put_cidr(struct skiff_nftb *b, struct in_addr prefix,
 			 uint8_t len)
 {
 	uint64_t end = (uint64_t)ntohl(prefix.s_addr) + (1ull << (32 - len));
@@ -1732,7 +1326,7 @@ static int nfts_put_cidr(struct nfts_batch *b, struct in_addr prefix,
  * The element that sends service @s to its chain: in the service maps when
  * it has backends, else in the no-endpoint ones.
  */
-static int nfts_put_dispatch_elem(struct nfts_batch *b, uint16_t type,
+static int nfts_put_dispatch_elem(struct skiff_nftb *b, uint16_t type,
 				  const struct nfts_svc *s)
 {
 	const struct skiff_dp_service *svc = &s->key;
@@ -1770,16 +1364,16 @@ static int nfts_put_dispatch_elem(struct nfts_batch *b, uint16_t type,
  * the @left (its own and the next backends') that the rules before it
  * left: numgen random mod @left < weight.
  */
-static int nfts_put_choice(struct nfts_batch *b, const struct nfts_svc *s,
+static int nfts_put_choice(struct skiff_nftb *b, const struct nfts_svc *s,
 			   const struct skiff_dp_endpoint *ep, uint32_t left)
 {
 	char name[NFTS_NAME_LEN], target[NFTS_NAME_LEN];
 	uint32_t weight = htonl(ep->weight);
-	struct nfts_rule rb;
+	struct skiff_nftb_rule rb;
 	int err;
 
 	nfts_name(name, "svc", &s->key, NULL);
-	err = nfts_rule_begin(&rb, name);
+	err = skiff_nftb_rule_begin(&rb, NFTS_TABLE, name);
 	if (err)
 		return err;
 	if (left) {
@@ -1792,7 +1386,7 @@ static int nfts_put_choice(struct nfts_batch *b, const struct nfts_svc *s,
 	}
 	nfts_name(target, "ep", &s->key, ep);
 	ex_verdict(&rb, NFT_GOTO, target);
-	return nfts_rule_put(b, &rb);
+	return skiff_nftb_rule_put(b, &rb);
 }
 
 /*
@@ -1800,7 +1394,7 @@ static int nfts_put_choice(struct nfts_batch *b, const struct nfts_svc *s,
  * its chain's first rule (none when it has none of them), which
  * nfts_choice_comment() reads back.
  */
-static void nfts_svc_comment(struct nfts_rule *rb, const struct nfts_svc *s)
+static void nfts_svc_comment(struct skiff_nftb_rule *rb, const struct nfts_svc *s)
 {
 	char comment[NFTS_COMMENT_LEN];
 	int n = 0;
@@ -1812,27 +1406,27 @@ static void nfts_svc_comment(struct nfts_rule *rb, const struct nfts_svc *s)
 		n += snprintf(comment + n, sizeof(comment) - n, "%slocal",
 			      n ? " " : "");
 	if (n)
-		nfts_rule_comment(rb, comment);
+		skiff_nftb_rule_comment(rb, comment);
 }
 
 /* The chain of service @s; its backends' chains exist. */
-static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
+static int nfts_put_svc_rules(struct skiff_nftb *b, const struct nfts_svc *s)
 {
 	uint32_t left = nfts_svc_weight(s);
 	char name[NFTS_NAME_LEN];
-	struct nfts_rule rb;
+	struct skiff_nftb_rule rb;
 	unsigned int i;
 	int err;
 
 	nfts_name(name, "svc", &s->key, NULL);
-	err = nfts_rule_begin(&rb, name);
+	err = skiff_nftb_rule_begin(&rb, NFTS_TABLE, name);
 	if (err)
 		return err;
 	ex_counter(&rb, name);
 	nfts_svc_comment(&rb, s);
 	if (!s->count) {
 		ex_verdict(&rb, NFT_GOTO, "reject-chain");
-		return nfts_rule_put(b, &rb);
+		return skiff_nftb_rule_put(b, &rb);
 	}
 	/*
 	 * A NodePort's client is outside, or the node itself: always. A
@@ -1845,7 +1439,7 @@ static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
 	}
 	if (!s->key.local)
 		ex_mark_masq(&rb);
-	err = nfts_rule_put(b, &rb);
+	err = skiff_nftb_rule_put(b, &rb);
 	for (i = 0; !err && s->key.affinity_timeout && i < s->count; i++)
 		err = nfts_put_choice(b, s, &s->backends[i], 0);
 	/* The last backend's odds are left / left: it takes what is left. */
@@ -1857,15 +1451,15 @@ static int nfts_put_svc_rules(struct nfts_batch *b, const struct nfts_svc *s)
 }
 
 /* The chain of backend @ep of service @s. */
-static int nfts_put_ep_rules(struct nfts_batch *b, const struct nfts_svc *s,
+static int nfts_put_ep_rules(struct skiff_nftb *b, const struct nfts_svc *s,
 			     const struct skiff_dp_endpoint *ep)
 {
 	char name[NFTS_NAME_LEN], aff[NFTS_NAME_LEN];
-	struct nfts_rule rb;
+	struct skiff_nftb_rule rb;
 	int err;
 
 	nfts_name(name, "ep", &s->key, ep);
-	err = nfts_rule_begin(&rb, name);
+	err = skiff_nftb_rule_begin(&rb, NFTS_TABLE, name);
 	if (err)
 		return err;
 	ex_counter(&rb, name);
@@ -1873,24 +1467,26 @@ static int nfts_put_ep_rules(struct nfts_batch *b, const struct nfts_svc *s,
 	ex_ip_addr(&rb, false, NFT_REG_1);
 	ex_cmp(&rb, NFT_CMP_EQ, NFT_REG_1, &ep->addr, sizeof(ep->addr));
 	ex_mark_masq(&rb);
-	err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, name);
+	err = skiff_nftb_rule_put(b, &rb) ?:
+	      skiff_nftb_rule_begin(&rb, NFTS_TABLE, name);
 	if (err)
 		return err;
 	if (s->key.affinity_timeout) {
 		nfts_name(aff, "aff", &s->key, ep);
 		ex_affinity_update(&rb, aff, s->key.affinity_timeout);
-		err = nfts_rule_put(b, &rb) ?: nfts_rule_begin(&rb, name);
+		err = skiff_nftb_rule_put(b, &rb) ?:
+		      skiff_nftb_rule_begin(&rb, NFTS_TABLE, name);
 		if (err)
 			return err;
 	}
 	/* A transport mapping needs the protocol matched first. */
 	ex_l4proto(&rb, s->key.proto);
 	ex_dnat(&rb, ep->addr, ep->port);
-	return nfts_rule_put(b, &rb);
+	return skiff_nftb_rule_put(b, &rb);
 }
 
 /* A dynamic set of clients, each with its own timeout, for affinity. */
-static int nfts_put_aff_set(struct nfts_batch *b, const struct nfts_svc *s,
+static int nfts_put_aff_set(struct skiff_nftb *b, const struct nfts_svc *s,
 			    const struct skiff_dp_endpoint *ep)
 {
 	char name[NFTS_NAME_LEN];
@@ -1906,13 +1502,13 @@ static int nfts_put_aff_set(struct nfts_batch *b, const struct nfts_svc *s,
 }
 
 /* A new backend's chain and counter. */
-static int nfts_put_ep_new(struct nfts_batch *b, const struct nfts_svc *s,
+static int nfts_put_ep_new(struct skiff_nftb *b, const struct nfts_svc *s,
 			   const struct skiff_dp_endpoint *ep)
 {
 	char name[NFTS_NAME_LEN];
 
 	nfts_name(name, "ep", &s->key, ep);
-	return nfts_put_chain(b, NFT_MSG_NEWCHAIN, name, NULL) ?:
+	return skiff_nftb_put_chain(b, NFT_MSG_NEWCHAIN, name, NULL) ?:
 	       nfts_put_counter(b, NFT_MSG_NEWOBJ, name);
 }
 
@@ -1921,7 +1517,7 @@ static int nfts_put_ep_new(struct nfts_batch *b, const struct nfts_svc *s,
  * @want has no affinity), else deleted with its counter and affinity set.
  * Nothing refers to it any more: the service's chain and map went first.
  */
-static int nfts_put_ep_unlink(struct nfts_batch *b, const struct nfts_svc *old,
+static int nfts_put_ep_unlink(struct skiff_nftb *b, const struct nfts_svc *old,
 			      const struct nfts_svc *want,
 			      const struct skiff_dp_endpoint *ep)
 {
@@ -1934,7 +1530,7 @@ static int nfts_put_ep_unlink(struct nfts_batch *b, const struct nfts_svc *old,
 	if (kept)
 		err = nfts_put_flush(b, name);
 	else
-		err = nfts_put_chain(b, NFT_MSG_DELCHAIN, name, NULL) ?:
+		err = skiff_nftb_put_chain(b, NFT_MSG_DELCHAIN, name, NULL) ?:
 		      nfts_put_counter(b, NFT_MSG_DELOBJ, name);
 	if (!err && old->key.affinity_timeout &&
 	    (!kept || !want->key.affinity_timeout))
@@ -1947,7 +1543,7 @@ static int nfts_put_ep_unlink(struct nfts_batch *b, const struct nfts_svc *old,
  * what @want does not keep. The references go before what they refer to:
  * the dispatch element, the service's rules, its map, then the backends.
  */
-static int nfts_put_unlink(struct nfts_batch *b, const struct nfts_svc *old,
+static int nfts_put_unlink(struct skiff_nftb *b, const struct nfts_svc *old,
 			   const struct nfts_svc *want)
 {
 	char name[NFTS_NAME_LEN];
@@ -1959,7 +1555,7 @@ static int nfts_put_unlink(struct nfts_batch *b, const struct nfts_svc *old,
 		err = nfts_put_dispatch_elem(b, NFT_MSG_DELSETELEM, old);
 	if (!err)
 		err = want ? nfts_put_flush(b, name) :
-		      nfts_put_chain(b, NFT_MSG_DELCHAIN, name, NULL);
+		      skiff_nftb_put_chain(b, NFT_MSG_DELCHAIN, name, NULL);
 	for (i = 0; !err && i < old->count; i++)
 		err = nfts_put_ep_unlink(b, old, want, &old->backends[i]);
 	if (!err && !want)
@@ -1968,7 +1564,7 @@ static int nfts_put_unlink(struct nfts_batch *b, const struct nfts_svc *old,
 }
 
 /* Builds service @want over what is left of @old after nfts_put_unlink(). */
-static int nfts_put_link(struct nfts_batch *b, const struct nfts_svc *old,
+static int nfts_put_link(struct skiff_nftb *b, const struct nfts_svc *old,
 			 const struct nfts_svc *want)
 {
 	const struct skiff_dp_endpoint *ep;
@@ -1979,7 +1575,7 @@ static int nfts_put_link(struct nfts_batch *b, const struct nfts_svc *old,
 
 	nfts_name(name, "svc", &want->key, NULL);
 	if (!old->exists)
-		err = nfts_put_chain(b, NFT_MSG_NEWCHAIN, name, NULL) ?:
+		err = skiff_nftb_put_chain(b, NFT_MSG_NEWCHAIN, name, NULL) ?:
 		      nfts_put_counter(b, NFT_MSG_NEWOBJ, name);
 	for (i = 0; !err && i < want->count; i++) {
 		ep = &want->backends[i];
@@ -2013,7 +1609,7 @@ struct nfts_change {
 static const struct nfts_svc nfts_absent;
 
 /* Appends to @b what turns service @c->old into @c->want (or deletes it). */
-static int nfts_put_service(struct nfts_batch *b, const struct nfts_change *c)
+static int nfts_put_service(struct skiff_nftb *b, const struct nfts_change *c)
 {
 	int err = 0;
 
@@ -2037,12 +1633,12 @@ static int nfts_read_rules(struct nfts *n, const struct skiff_dp_service *key,
 {
 	char buf[NFTS_REQ_LEN] = {}, name[NFTS_NAME_LEN];
 	struct nlmsghdr *nlh;
-	struct nfts_rule rb;
+	struct skiff_nftb_rule rb;
 	struct nfts_svc *s;
 	int err;
 
 	nfts_name(name, "svc", key, NULL);
-	if (nfts_rule_begin(&rb, name))
+	if (skiff_nftb_rule_begin(&rb, NFTS_TABLE, name))
 		return nfts_nomem(e);
 	nlh = nfts_request(n, buf, NFT_MSG_GETRULE, NLM_F_DUMP);
 	nftnl_rule_nlmsg_build_payload(nlh, rb.r);
@@ -2262,13 +1858,13 @@ out_free:
 static int nfts_commit(struct nfts *n, const struct nfts_change *c,
 		       unsigned int count, bool base, struct skiff_error *e)
 {
-	struct nfts_batch b;
+	struct skiff_nftb b;
 	unsigned int i;
 	int err;
 
 	if (!count && !base)
 		return 0;	/* nothing to do: no transaction */
-	err = nfts_batch_begin(&b, n, n->genid);
+	err = skiff_nftb_begin(&b, NFTS_TABLE, n->seq, n->genid);
 	if (!err && base)
 		err = nfts_put_base(&b);
 	for (i = 0; !err && i < count; i++)
@@ -2276,8 +1872,9 @@ static int nfts_commit(struct nfts *n, const struct nfts_change *c,
 	if (err)
 		err = nfts_nomem(e);
 	else
-		err = nfts_batch_commit(n, &b, e);
-	nfts_batch_free(&b);
+		err = skiff_nftb_commit(&b, n->nl, e);
+	n->seq = b.seq;
+	skiff_nftb_free(&b);
 	if (!err)
 		nfts_ct_flush_gone(c, count);
 	return err;
@@ -2316,7 +1913,7 @@ static int nfts_change_service(const struct skiff_dp_service *svc,
 int skiff_nft_set_cluster_cidr(struct skiff_dp *dp, struct in_addr prefix,
 			       uint8_t len, struct skiff_error *e)
 {
-	struct nfts_batch b;
+	struct skiff_nftb b;
 	struct nfts n;
 	int err;
 
@@ -2325,13 +1922,13 @@ int skiff_nft_set_cluster_cidr(struct skiff_dp *dp, struct in_addr prefix,
 	if (err)
 		return err;
 	/* Nothing was read: no generation to hold the batch to. */
-	err = nfts_batch_begin(&b, &n, 0) ?: nfts_put_base(&b) ?:
+	err = skiff_nftb_begin(&b, NFTS_TABLE, n.seq, 0) ?: nfts_put_base(&b) ?:
 	      nfts_put_cidr(&b, prefix, len);
 	if (err)
 		err = nfts_nomem(e);
 	else
-		err = nfts_batch_commit(&n, &b, e);
-	nfts_batch_free(&b);
+		err = skiff_nftb_commit(&b, n.nl, e);
+	skiff_nftb_free(&b);
 	nfts_close(&n);
 	return err;
 }

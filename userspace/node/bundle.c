@@ -263,6 +263,12 @@ static json_t *linux_section(const struct skiff_container_spec *spec)
 	json_array_append_new(ns, json_pack("{s:s}", "type", "ipc"));
 	json_array_append_new(ns, json_pack("{s:s}", "type", "uts"));
 	json_array_append_new(ns, json_pack("{s:s}", "type", "mount"));
+	/*
+	 * Its own cgroup namespace, as Kubernetes has on cgroup v2: without
+	 * one runc shows the container the machine's whole hierarchy at
+	 * /sys/fs/cgroup instead of its own cgroup and limits.
+	 */
+	json_array_append_new(ns, json_pack("{s:s}", "type", "cgroup"));
 	net = json_pack("{s:s}", "type", "network");
 	if (spec->netns_path)
 		json_object_set_new(net, "path", json_string(spec->netns_path));

@@ -11,7 +11,7 @@
  *   table ip skiff-node                      (masquerade out of the cluster)
  *
  * Links, addresses and routes are set over rtnetlink with libnl-route, the
- * nftables table with libnftnl over libmnl, in one batch.
+ * nftables table with libnftnl over libmnl, in one batch (lib/nftbatch.c).
  *
  * Pod network namespaces are made as `ip netns add` makes them: a thread
  * unshares its network namespace and bind-mounts it onto a file, which
@@ -32,7 +32,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -57,12 +56,8 @@
 #include <linux/rtnetlink.h>
 
 #include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
-#include <libnftnl/table.h>
-#include <libnftnl/udata.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -71,6 +66,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 
+#include "nftbatch.h"
 #include "nl.h"
 #include "podnet.h"
 #include "route.h"
@@ -93,10 +89,6 @@
 #define PN_NFT_CHAIN	"postrouting"
 #define PN_NFT_PRIO	100	/* srcnat */
 #define PN_NFT_COMMENT	"pod traffic leaving the cluster"
-/* A batch's messages fit in this (mnl wants twice its limit as room). */
-#define PN_NFT_BATCH	8192
-#define PN_NFT_MSGS	8
-#define PN_NFT_WAIT_MS	5000
 /* 224.0.0.0/4: multicast keeps the pod's address, as in flannel. */
 #define PN_MCAST_NET	0xe0000000u
 #define PN_MCAST_LEN	4
@@ -1018,310 +1010,62 @@ int skiff_sandbox_destroy(const char *netns_path, const char *host_veth,
 
 /* ---- masquerade -------------------------------------------------------- */
 
-/**
- * struct pn_nft - one nftables transaction
- * @nl: a netfilter socket
- * @buf: the batch's messages
- * @batch: the batch in @buf
- * @first: sequence number of its first message
- * @seq: the next one
- * @last: the last command, the one asked to be acked
- * @what: what each message does, by sequence number less @first
- */
-struct pn_nft {
-	struct mnl_socket *nl;
-	char *buf;
-	struct mnl_nlmsg_batch *batch;
-	uint32_t first;
-	uint32_t seq;
-	struct nlmsghdr *last;
-	const char *what[PN_NFT_MSGS];
-};
-
-static int pn_nft_open(struct pn_nft *b, struct skiff_error *e)
-{
-	int one = 1;
-
-	memset(b, 0, sizeof(*b));
-	b->buf = calloc(1, 2 * PN_NFT_BATCH);
-	if (!b->buf)
-		return pn_nomem(e);
-	b->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!b->nl) {
-		skiff_error_set(e, -errno, "cannot open a netfilter socket");
-		goto err_free;
-	}
-	if (mnl_socket_bind(b->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_setsockopt(b->nl, NETLINK_EXT_ACK, &one,
-				  sizeof(one)) < 0) {
-		skiff_error_set(e, -errno, "cannot set up a netfilter socket");
-		goto err_close;
-	}
-	mnl_socket_setsockopt(b->nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	b->batch = mnl_nlmsg_batch_start(b->buf, PN_NFT_BATCH);
-	if (!b->batch) {
-		pn_nomem(e);
-		goto err_close;
-	}
-	b->seq = 1;
-	b->first = b->seq;
-	nftnl_batch_begin(mnl_nlmsg_batch_current(b->batch), b->seq++);
-	mnl_nlmsg_batch_next(b->batch);
-	return 0;
-
-err_close:
-	mnl_socket_close(b->nl);
-err_free:
-	free(b->buf);
-	return e->err;
-}
-
-static void pn_nft_close(struct pn_nft *b)
-{
-	mnl_nlmsg_batch_stop(b->batch);
-	mnl_socket_close(b->nl);
-	free(b->buf);
-}
-
-/* The header of the next message, doing @what; NULL if the batch is full. */
-static struct nlmsghdr *pn_nft_msg(struct pn_nft *b, uint16_t type,
-				   uint16_t flags, const char *what)
-{
-	if (b->seq - b->first >= PN_NFT_MSGS)
-		return NULL;
-	b->what[b->seq - b->first] = what;
-	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->batch), type,
-				     NFPROTO_IPV4, flags, b->seq++);
-}
-
-static void pn_nft_msg_done(struct pn_nft *b, struct nlmsghdr *nlh)
-{
-	b->last = nlh;
-	mnl_nlmsg_batch_next(b->batch);
-}
-
-/* NFT_MSG_NEWTABLE or NFT_MSG_DELTABLE for our table. */
-static int pn_nft_table(struct pn_nft *b, uint16_t type)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-	int err = -ENOMEM;
-
-	if (!t)
-		return -ENOMEM;
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
-	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, PN_NFT_TABLE) < 0)
-		goto out_free;
-	if (type == NFT_MSG_NEWTABLE)
-		nlh = pn_nft_msg(b, type, NLM_F_CREATE, "the new table");
-	else
-		nlh = pn_nft_msg(b, type, 0, "the deletion of the old table");
-	if (!nlh)
-		goto out_free;
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	pn_nft_msg_done(b, nlh);
-	err = 0;
-out_free:
-	nftnl_table_free(t);
-	return err;
-}
-
-/* chain postrouting { type nat hook postrouting priority srcnat; } */
-static int pn_nft_chain(struct pn_nft *b)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-	int err = -ENOMEM;
-
-	if (!c)
-		return -ENOMEM;
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
-	if (nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, PN_NFT_TABLE) < 0 ||
-	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, PN_NFT_CHAIN) < 0 ||
-	    nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "nat") < 0)
-		goto out_free;
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_POST_ROUTING);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, PN_NFT_PRIO);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	nlh = pn_nft_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, "the new chain");
-	if (!nlh)
-		goto out_free;
-	nftnl_chain_nlmsg_build_payload(nlh, c);
-	pn_nft_msg_done(b, nlh);
-	err = 0;
-out_free:
-	nftnl_chain_free(c);
-	return err;
-}
-
-/* Adds expression @name to @r; NULL when out of memory. */
-static struct nftnl_expr *pn_ex(struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *ex = nftnl_expr_alloc(name);
-
-	if (ex)
-		nftnl_rule_add_expr(r, ex);
-	return ex;
-}
-
 /* ip saddr|daddr [!=] @net/@len, as nft writes it. */
-static int pn_ex_ip(struct nftnl_rule *r, bool daddr, bool neq,
-		    uint32_t net, uint8_t len)
+static void pn_ex_ip(struct skiff_nftb_rule *rb, bool daddr, bool neq,
+		     uint32_t net, uint8_t len)
 {
 	uint32_t mask = htonl(pn_mask(len)), xor = 0, val = htonl(net);
 	struct nftnl_expr *ex;
 
-	ex = pn_ex(r, "payload");
+	ex = skiff_nftb_expr(rb, "payload");
 	if (!ex)
-		return -ENOMEM;
+		return;
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_PAYLOAD_BASE,
 			   NFT_PAYLOAD_NETWORK_HEADER);
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_PAYLOAD_OFFSET, daddr ? 16 : 12);
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_PAYLOAD_LEN, sizeof(uint32_t));
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
 	if (len < 32) {
-		ex = pn_ex(r, "bitwise");
+		ex = skiff_nftb_expr(rb, "bitwise");
 		if (!ex)
-			return -ENOMEM;
+			return;
 		nftnl_expr_set_u32(ex, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
 		nftnl_expr_set_u32(ex, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
 		nftnl_expr_set_u32(ex, NFTNL_EXPR_BITWISE_LEN, sizeof(mask));
 		nftnl_expr_set(ex, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask));
 		nftnl_expr_set(ex, NFTNL_EXPR_BITWISE_XOR, &xor, sizeof(xor));
 	}
-	ex = pn_ex(r, "cmp");
+	ex = skiff_nftb_expr(rb, "cmp");
 	if (!ex)
-		return -ENOMEM;
+		return;
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
 	nftnl_expr_set_u32(ex, NFTNL_EXPR_CMP_OP, neq ? NFT_CMP_NEQ : NFT_CMP_EQ);
 	nftnl_expr_set(ex, NFTNL_EXPR_CMP_DATA, &val, sizeof(val));
-	return 0;
-}
-
-static int pn_rule_comment(struct nftnl_rule *r, const char *comment)
-{
-	struct nftnl_udata_buf *udata;
-	int err = -ENOMEM;
-
-	udata = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	if (!udata)
-		return -ENOMEM;
-	if (nftnl_udata_put_strz(udata, NFTNL_UDATA_RULE_COMMENT, comment) &&
-	    !nftnl_rule_set_data(r, NFTNL_RULE_USERDATA,
-				 nftnl_udata_buf_data(udata),
-				 nftnl_udata_buf_len(udata)))
-		err = 0;
-	nftnl_udata_buf_free(udata);
-	return err;
 }
 
 /*
  * ip saddr POD ip daddr != CLUSTER ip daddr != 224.0.0.0/4
  *	masquerade fully-random comment "..."
  */
-static int pn_nft_rule(struct pn_nft *b, uint32_t pod, uint8_t pod_len,
+static int pn_nft_rule(struct skiff_nftb *b, uint32_t pod, uint8_t pod_len,
 		       uint32_t cluster, uint8_t cluster_len)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct skiff_nftb_rule rb;
 	struct nftnl_expr *ex;
-	struct nlmsghdr *nlh;
-	int err = -ENOMEM;
+	int err;
 
-	if (!r)
-		return -ENOMEM;
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-	if (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, PN_NFT_TABLE) < 0 ||
-	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, PN_NFT_CHAIN) < 0)
-		goto out_free;
-	err = pn_ex_ip(r, false, false, pod, pod_len);
-	if (!err)
-		err = pn_ex_ip(r, true, true, cluster, cluster_len);
-	if (!err)
-		err = pn_ex_ip(r, true, true, PN_MCAST_NET, PN_MCAST_LEN);
-	if (!err)
-		err = pn_rule_comment(r, PN_NFT_COMMENT);
+	err = skiff_nftb_rule_begin(&rb, PN_NFT_TABLE, PN_NFT_CHAIN);
 	if (err)
-		goto out_free;
-	err = -ENOMEM;
-	ex = pn_ex(r, "masq");
-	if (!ex)
-		goto out_free;
-	nftnl_expr_set_u32(ex, NFTNL_EXPR_MASQ_FLAGS,
-			   NF_NAT_RANGE_PROTO_RANDOM_FULLY);
-	nlh = pn_nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-			 "the masquerade rule");
-	if (!nlh)
-		goto out_free;
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	pn_nft_msg_done(b, nlh);
-	err = 0;
-out_free:
-	nftnl_rule_free(r);
-	return err;
-}
-
-/* Notes in @e the first refusal among the answers in @buf. */
-static bool pn_nft_answers(struct pn_nft *b, const char *buf, int len,
-			   uint32_t acked, struct skiff_error *e)
-{
-	const struct nlmsghdr *nlh = (const void *)buf;
-	struct skiff_error kerr;
-	bool done = false;
-	uint32_t i;
-
-	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-		if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < b->first ||
-		    nlh->nlmsg_seq > acked ||
-		    skiff_nl_extack_parse(nlh, nlh->nlmsg_len, &kerr) < 0)
-			continue;
-		done |= nlh->nlmsg_seq == acked;
-		if (!kerr.err || e->err)
-			continue;
-		i = nlh->nlmsg_seq - b->first;
-		skiff_error_set(e, kerr.err, "nftables refused %s%s%s",
-				i < PN_NFT_MSGS && b->what[i] ? b->what[i] :
-				"the transaction", kerr.msg[0] ? ": " : "",
-				kerr.msg);
-	}
-	return done;
-}
-
-/* Ends the batch, sends it, and returns what the kernel made of it. */
-static int pn_nft_commit(struct pn_nft *b, struct skiff_error *e)
-{
-	int fd = mnl_socket_get_fd(b->nl);
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	bool done = false;
-	uint32_t acked;
-	int len;
-
-	/* Only the last command is acked: errors come whatever the flags. */
-	b->last->nlmsg_flags |= NLM_F_ACK;
-	acked = b->last->nlmsg_seq;
-	nftnl_batch_end(mnl_nlmsg_batch_current(b->batch), b->seq++);
-	mnl_nlmsg_batch_next(b->batch);
-	skiff_error_clear(e);
-	if (mnl_socket_sendto(b->nl, mnl_nlmsg_batch_head(b->batch),
-			      mnl_nlmsg_batch_size(b->batch)) < 0)
-		return skiff_error_set(e, -errno,
-				       "cannot send the nftables batch");
-	while (!done) {
-		len = poll(&pfd, 1, PN_NFT_WAIT_MS);
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			return skiff_error_set(e, len ? -errno : -ETIMEDOUT,
-					       "nftables did not answer the batch");
-		len = recv(fd, buf, sizeof(buf), 0);
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			return skiff_error_set(e, len ? -errno : -EIO,
-					       "cannot read what nftables said");
-		done = pn_nft_answers(b, buf, len, acked, e);
-	}
-	return e->err;
+		return err;
+	pn_ex_ip(&rb, false, false, pod, pod_len);
+	pn_ex_ip(&rb, true, true, cluster, cluster_len);
+	pn_ex_ip(&rb, true, true, PN_MCAST_NET, PN_MCAST_LEN);
+	skiff_nftb_rule_comment(&rb, PN_NFT_COMMENT);
+	ex = skiff_nftb_expr(&rb, "masq");
+	if (ex)
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_MASQ_FLAGS,
+				   NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+	return skiff_nftb_rule_put(b, &rb);
 }
 
 static int pn_ip_forward(struct skiff_error *e)
@@ -1347,27 +1091,36 @@ static int pn_ip_forward(struct skiff_error *e)
 static int pn_nft_replace(uint32_t pod, uint8_t pod_len, uint32_t cluster,
 			  uint8_t cluster_len, struct skiff_error *e)
 {
-	struct pn_nft b;
+	/* chain postrouting { type nat hook postrouting priority srcnat; } */
+	static const struct skiff_nftb_hook hook = {
+		"nat", NF_INET_POST_ROUTING, PN_NFT_PRIO
+	};
+	struct mnl_socket *nl;
+	struct skiff_nftb b;
 	int err;
 
-	err = pn_nft_open(&b, e);
-	if (err)
-		return err;
+	nl = skiff_nftb_socket(e);
+	if (!nl)
+		return e->err;
 	/* Created first, so that deleting it works whether it was there. */
-	err = pn_nft_table(&b, NFT_MSG_NEWTABLE);
+	err = skiff_nftb_begin(&b, PN_NFT_TABLE, 1, 0);
 	if (!err)
-		err = pn_nft_table(&b, NFT_MSG_DELTABLE);
+		err = skiff_nftb_put_table(&b, NFT_MSG_NEWTABLE);
+	if (!err)
+		err = skiff_nftb_put_table(&b, NFT_MSG_DELTABLE);
 	if (!err && pod_len)
-		err = pn_nft_table(&b, NFT_MSG_NEWTABLE);
+		err = skiff_nftb_put_table(&b, NFT_MSG_NEWTABLE);
 	if (!err && pod_len)
-		err = pn_nft_chain(&b);
+		err = skiff_nftb_put_chain(&b, NFT_MSG_NEWCHAIN, PN_NFT_CHAIN,
+					   &hook);
 	if (!err && pod_len)
 		err = pn_nft_rule(&b, pod, pod_len, cluster, cluster_len);
 	if (err)
 		skiff_error_set(e, err, "cannot build the nftables batch");
 	else
-		err = pn_nft_commit(&b, e);
-	pn_nft_close(&b);
+		err = skiff_nftb_commit(&b, nl, e);
+	skiff_nftb_free(&b);
+	mnl_socket_close(nl);
 	return err;
 }
 
