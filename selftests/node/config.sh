@@ -53,7 +53,9 @@ test_configmap_and_secret() {
 	color_is() {
 		[ "$(cat "/proc/$pid/root/etc/cfg/color" 2>/dev/null)" = "$1" ]
 	}
-	wait_for 10 color_is green ||
+	# At once when the informer's event comes; at the latest at the
+	# kubelet's 60 s resync (the emulator's VM has been seen to need it).
+	wait_for 75 color_is green ||
 		fail "color is still '$(cat "/proc/$pid/root/etc/cfg/color")'"
 }
 
