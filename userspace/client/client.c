@@ -478,3 +478,19 @@ bool skiff_deleting(const json_t *obj)
 {
 	return !!skiff_meta(obj, "deletionTimestamp");
 }
+
+void skiff_keep_transitions(json_t *status, const json_t *old)
+{
+	const json_t *prev = json_object_get(old, "conditions");
+	json_t *c, *o;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(status, "conditions"), i, c) {
+		json_array_foreach(prev, j, o) {
+			if (json_equal(json_object_get(o, "type"), json_object_get(c, "type")) &&
+			    json_equal(json_object_get(o, "status"), json_object_get(c, "status")))
+				json_object_set(c, "lastTransitionTime",
+						json_object_get(o, "lastTransitionTime"));
+		}
+	}
+}

@@ -109,6 +109,12 @@ const char *skiff_controller_uid(const json_t *obj);
 bool skiff_pod_ready(const json_t *pod, double *since);
 /* Is the pod past running: Succeeded or Failed. */
 bool skiff_pod_finished(const json_t *pod);
+/*
+ * Conditions of @status (an object's status with a "conditions" array)
+ * whose status is what it was in @old keep @old's lastTransitionTime.
+ */
+void skiff_keep_transitions(json_t *status, const json_t *old);
+
 /* Being deleted: has a deletionTimestamp. */
 bool skiff_deleting(const json_t *obj);
 

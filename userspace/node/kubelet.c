@@ -884,23 +884,6 @@ static json_t *pod_status(struct pod *p)
 	return st;
 }
 
-/* Conditions keep their lastTransitionTime while their status holds. */
-static void keep_transitions(json_t *status, const json_t *old)
-{
-	const json_t *prev = json_object_get(old, "conditions");
-	json_t *c, *o;
-	size_t i, j;
-
-	json_array_foreach(json_object_get(status, "conditions"), i, c) {
-		json_array_foreach(prev, j, o) {
-			if (json_equal(json_object_get(o, "type"), json_object_get(c, "type")) &&
-			    json_equal(json_object_get(o, "status"), json_object_get(c, "status")))
-				json_object_set(c, "lastTransitionTime",
-						json_object_get(o, "lastTransitionTime"));
-		}
-	}
-}
-
 static void status_update(struct pod *p);
 
 static void status_sent(long code, json_t *answer, void *arg)
@@ -933,7 +916,7 @@ static void status_update(struct pod *p)
 		return;
 	}
 	status = pod_status(p);
-	keep_transitions(status, p->last_status ?: json_object_get(p->obj, "status"));
+	skiff_keep_transitions(status, p->last_status ?: json_object_get(p->obj, "status"));
 	if (p->last_status && json_equal(status, p->last_status)) {
 		json_decref(status);
 		return;

@@ -132,26 +132,6 @@ static json_t *node_status(struct skiff_node *n)
 			 "daemonEndpoints", "kubeletEndpoint", "Port", (int)n->kubelet_port);
 }
 
-/* Keeps lastTransitionTime of conditions whose status did not change. */
-static void keep_transitions(json_t *status, const json_t *old)
-{
-	const json_t *prev = json_object_get(old, "conditions");
-	json_t *cond, *p;
-	size_t i, j;
-
-	json_array_foreach(json_object_get(status, "conditions"), i, cond) {
-		json_array_foreach(prev, j, p) {
-			if (!json_equal(json_object_get(p, "type"),
-					json_object_get(cond, "type")))
-				continue;
-			if (json_equal(json_object_get(p, "status"),
-				       json_object_get(cond, "status")))
-				json_object_set(cond, "lastTransitionTime",
-						json_object_get(p, "lastTransitionTime"));
-		}
-	}
-}
-
 /* Equal but for the heartbeat times. */
 static bool same_status(const json_t *a, const json_t *b)
 {
@@ -193,7 +173,7 @@ void skiff_node_status_tick(void *arg)
 	int64_t now = skiff_now_ms();
 
 	if (n->last_status)
-		keep_transitions(status, n->last_status);
+		skiff_keep_transitions(status, n->last_status);
 	if (!n->last_status || !same_status(status, n->last_status) ||
 	    now - last_report_ms >= STATUS_REPORT_MS) {
 		last_report_ms = now;
