@@ -43,6 +43,7 @@ struct index {
 struct skiff_informer {
 	struct skiff_client *c;
 	const struct skiff_kind *kind;
+	char *ns;		/* one namespace only, or NULL: all */
 	char *query;
 	json_t *items;
 	json_t *tombstones;	/* cache key -> {rv: deletion revision, at: ms} */
@@ -56,6 +57,7 @@ struct skiff_informer {
 	long long rv;		/* the newest revision seen */
 	bool synced;
 	bool listing;
+	bool doomed;		/* freed while listing: the answer frees it */
 	int64_t retry_ms;
 	CURL *watch;
 	struct skiff_buf line;	/* the watch's unfinished line */
@@ -100,9 +102,9 @@ char *skiff_index_controller(const json_t *obj)
 	return uid ? strdup(uid) : NULL;
 }
 
-struct skiff_informer *skiff_informer_new(struct skiff_client *c,
-					  const struct skiff_kind *kind,
-					  const char *query)
+struct skiff_informer *skiff_informer_new_ns(struct skiff_client *c,
+					     const struct skiff_kind *kind,
+					     const char *ns, const char *query)
 {
 	struct skiff_informer *inf = calloc(1, sizeof(*inf));
 
@@ -110,6 +112,11 @@ struct skiff_informer *skiff_informer_new(struct skiff_client *c,
 		return NULL;
 	inf->c = c;
 	inf->kind = kind;
+	inf->ns = ns ? strdup(ns) : NULL;
+	if (ns && !inf->ns) {
+		free(inf);
+		return NULL;
+	}
 	inf->query = query ? strdup(query) : NULL;
 	inf->items = json_object();
 	inf->tombstones = json_object();
@@ -123,17 +130,17 @@ struct skiff_informer *skiff_informer_new(struct skiff_client *c,
 	return inf;
 }
 
-void skiff_informer_free(struct skiff_informer *inf)
+struct skiff_informer *skiff_informer_new(struct skiff_client *c,
+					  const struct skiff_kind *kind,
+					  const char *query)
+{
+	return skiff_informer_new_ns(c, kind, NULL, query);
+}
+
+static void informer_release(struct skiff_informer *inf)
 {
 	size_t i;
 
-	if (!inf)
-		return;
-	if (inf->watch) {
-		skiff_loop_transfer_cancel(skiff_client_loop(inf->c), inf->watch);
-		curl_easy_cleanup(inf->watch);
-	}
-	skiff_timer_cancel(inf->timer);
 	for (i = 0; i < inf->n_indexes; i++) {
 		free(inf->indexes[i].name);
 		json_decref(inf->indexes[i].map);
@@ -145,7 +152,31 @@ void skiff_informer_free(struct skiff_informer *inf)
 	json_decref(inf->items);
 	json_decref(inf->tombstones);
 	free(inf->query);
+	free(inf->ns);
 	free(inf);
+}
+
+void skiff_informer_free(struct skiff_informer *inf)
+{
+	if (!inf)
+		return;
+	if (inf->watch) {
+		skiff_loop_transfer_cancel(skiff_client_loop(inf->c), inf->watch);
+		curl_easy_cleanup(inf->watch);
+		inf->watch = NULL;
+	}
+	skiff_timer_cancel(inf->timer);
+	inf->timer = NULL;
+	/*
+	 * A list in flight cannot be called back: its answer comes to
+	 * listed(), which frees what is left (informers that come and go with
+	 * what they follow, such as a node's referenced Secrets).
+	 */
+	if (inf->listing) {
+		inf->doomed = true;
+		return;
+	}
+	informer_release(inf);
 }
 
 int skiff_informer_on_change(struct skiff_informer *inf, skiff_handler_fn fn,
@@ -443,6 +474,10 @@ static void listed(long code, json_t *answer, void *arg)
 	void *tmp;
 
 	inf->listing = false;
+	if (inf->doomed) {
+		informer_release(inf);
+		return;
+	}
 	if (code != 200 || !json_is_array(items) || !rv) {
 		if (code)
 			fprintf(stderr, "informer: list %s: HTTP %ld\n",
@@ -481,7 +516,7 @@ static void listed(long code, json_t *answer, void *arg)
 
 static void list_start(struct skiff_informer *inf)
 {
-	char *path = skiff_path(inf->kind, NULL, NULL, NULL), *url = NULL;
+	char *path = skiff_path(inf->kind, inf->ns, NULL, NULL), *url = NULL;
 
 	if (path && asprintf(&url, "%s%s%s", path, inf->query ? "?" : "",
 			     inf->query ?: "") < 0)
@@ -580,7 +615,7 @@ static void watch_ended(CURL *easy, CURLcode result, void *arg)
 
 static void watch_start(struct skiff_informer *inf)
 {
-	char *path = skiff_path(inf->kind, NULL, NULL, NULL), *url = NULL;
+	char *path = skiff_path(inf->kind, inf->ns, NULL, NULL), *url = NULL;
 	int n;
 
 	n = path ? asprintf(&url,

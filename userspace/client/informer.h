@@ -44,6 +44,11 @@ struct skiff_informer;
 struct skiff_informer *skiff_informer_new(struct skiff_client *c,
 					  const struct skiff_kind *kind,
 					  const char *query);
+/* The same for one namespace @ns of a namespaced kind. */
+struct skiff_informer *skiff_informer_new_ns(struct skiff_client *c,
+					     const struct skiff_kind *kind,
+					     const char *ns, const char *query);
+/* Safe while a list is in flight (its answer then frees the rest). */
 void skiff_informer_free(struct skiff_informer *inf);
 
 int skiff_informer_on_change(struct skiff_informer *inf, skiff_handler_fn fn,

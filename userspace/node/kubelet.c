@@ -47,6 +47,7 @@
 #include "files.h"
 #include "image.h"
 #include "node.h"
+#include "objref.h"
 #include "probe.h"
 #include "quantity.h"
 #include "volume.h"
@@ -124,6 +125,7 @@ struct pod {
 struct skiff_kubelet {
 	struct skiff_node *n;
 	struct pod *pods;
+	struct skiff_objrefs *refs;	/* the ConfigMaps and Secrets pods use */
 	bool listed;
 	char resolv_conf[4096];
 };
@@ -344,10 +346,8 @@ static const json_t *lookup_object(const char *kind, const char *ns,
 				   const char *name, void *arg)
 {
 	struct skiff_kubelet *k = arg;
-	struct skiff_informer *inf = !strcmp(kind, "Secret") ?
-		k->n->secrets : k->n->configmaps;
 
-	return skiff_informer_get(inf, ns, name);
+	return skiff_objrefs_get(k->refs, !strcmp(kind, "Secret"), ns, name);
 }
 
 static void set_waiting(struct ctr *c, const char *reason, const char *msg)
@@ -1148,14 +1148,20 @@ static struct pod *pod_new(struct skiff_kubelet *k, const char *uid, const char 
 	snprintf(p->dir, sizeof(p->dir), "%s/pods/%s", k->n->root_dir, uid);
 	snprintf(p->start_time, sizeof(p->start_time), "%s", start_time);
 	p->spec = json_deep_copy(spec);
-	if (!p->spec || ctrs_init(p)) {
-		json_decref(p->spec);
-		free(p);
-		return NULL;
-	}
+	if (!p->spec || ctrs_init(p))
+		goto err_free;
+	if (skiff_objrefs_take_pod(k->refs, p->ns, p->spec))
+		goto err_free_ctrs;
 	p->next = k->pods;
 	k->pods = p;
 	return p;
+
+err_free_ctrs:
+	free(p->ctrs);
+err_free:
+	json_decref(p->spec);
+	free(p);
+	return NULL;
 }
 
 static void pod_free(struct pod *p)
@@ -1179,6 +1185,7 @@ static void pod_free(struct pod *p)
 	if (p->retry)
 		skiff_timer_cancel(p->retry);
 	free(p->ctrs);
+	skiff_objrefs_drop_pod(p->k->refs, p->ns, p->spec);
 	json_decref(p->obj);
 	json_decref(p->spec);
 	json_decref(p->last_status);
@@ -1445,38 +1452,24 @@ static bool mounts_object(const struct pod *p, bool secret, const char *name)
 }
 
 /*
- * A ConfigMap or Secret changed: the pods of its namespace that mount it
- * get their volume contents written again now, not at the next resync.
+ * A ConfigMap or Secret some pods reference changed, appeared or went: the
+ * pods of its namespace look again now, not at their next retry or resync
+ * (a pod waiting for it starts, one mounting it gets the new contents).
  */
-static void config_changed(enum skiff_change change, const json_t *old,
-			   const json_t *obj, void *arg, bool secret)
+static void object_changed(bool secret, const char *ns, const char *name, void *arg)
 {
 	struct skiff_kubelet *k = arg;
-	const char *ns = skiff_meta(obj, "namespace"), *name = skiff_meta(obj, "name");
 	struct pod *p;
 
-	(void)change;
-	(void)old;
 	if (!k->listed)
 		return;
 	for (p = k->pods; p; p = p->next) {
-		if (strcmp(p->ns, ns ?: "") || !mounts_object(p, secret, name ?: ""))
+		if (strcmp(p->ns, ns))
 			continue;
-		p->volumes_at = 0;
+		if (mounts_object(p, secret, name))
+			p->volumes_at = 0;
 		mark_dirty(p);
 	}
-}
-
-static void configmap_changed(enum skiff_change change, const json_t *old,
-			      const json_t *obj, void *arg)
-{
-	config_changed(change, old, obj, arg, false);
-}
-
-static void secret_changed(enum skiff_change change, const json_t *old,
-			   const json_t *obj, void *arg)
-{
-	config_changed(change, old, obj, arg, true);
 }
 
 static void read_resolv_conf(struct skiff_kubelet *k)
@@ -1498,6 +1491,9 @@ int skiff_kubelet_start(struct skiff_node *n, struct skiff_error *e)
 		return skiff_error_set(e, -ENOMEM, "out of memory");
 	k->n = n;
 	n->kubelet = k;
+	k->refs = skiff_objrefs_new(n->c, object_changed, k);
+	if (!k->refs)
+		return skiff_error_set(e, -ENOMEM, "out of memory");
 	read_resolv_conf(k);
 	adopt_all(k);
 	snprintf(query, sizeof(query), "fieldSelector=spec.nodeName%%3D%s", n->name);
@@ -1505,8 +1501,6 @@ int skiff_kubelet_start(struct skiff_node *n, struct skiff_error *e)
 	if (!n->pods)
 		return skiff_error_set(e, -ENOMEM, "out of memory");
 	skiff_informer_on_change(n->pods, pod_changed, k);
-	skiff_informer_on_change(n->configmaps, configmap_changed, k);
-	skiff_informer_on_change(n->secrets, secret_changed, k);
 	skiff_loop_on_idle(n->loop, kubelet_idle, k);
 	skiff_informer_start(n->pods);
 	return 0;
@@ -1516,10 +1510,9 @@ void skiff_kubelet_free(struct skiff_kubelet *k)
 {
 	if (!k)
 		return;
-	skiff_informer_forget(k->n->configmaps, k);
-	skiff_informer_forget(k->n->secrets, k);
 	skiff_informer_forget(k->n->pods, k);
 	while (k->pods)
 		pod_free(k->pods);
+	skiff_objrefs_free(k->refs);
 	free(k);
 }

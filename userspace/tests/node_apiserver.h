@@ -218,16 +218,19 @@ static inline int rm_entry(const char *path, const struct stat *st, int flag,
 	return remove(path);
 }
 
+static struct api *api_running;
+
 /* Stops it and removes its directory. */
 static inline void api_stop(struct api *a)
 {
+	/* main()'s struct api is gone by the time exit handlers run. */
+	if (api_running == a)
+		api_running = NULL;
 	api_kill(a);
 	if (a->dir[0])
 		nftw(a->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	a->dir[0] = '\0';
 }
-
-static struct api *api_running;
 
 /* A test that bails out leaves nothing behind either. */
 static inline void api_at_exit(void)
