@@ -135,7 +135,7 @@ int main(void)
 	api_call(c, "POST", "/api/v1/namespaces/default/secrets", NULL,
 		 SECRET("default", "late"));
 	loop_until(loop, heard, &seen, WAIT_MS);
-	tap_ok(skiff_objrefs_get(r, true, "default", "late") != NULL,
+	tap_ok(skiff_objrefs_get(r, true, "default", "late"),
 	       "a Secret created after the pod referenced it is heard of");
 
 	api_call(c, "DELETE", "/api/v1/namespaces/default/secrets/creds", NULL, NULL);
@@ -143,7 +143,7 @@ int main(void)
 
 	skiff_objrefs_drop_pod(r, "default", pod_a);
 	tap_is_int(skiff_objrefs_count(r), 2, "pod a gone: only pod b's conf and late remain");
-	tap_ok(skiff_objrefs_get(r, false, "default", "conf") != NULL,
+	tap_ok(skiff_objrefs_get(r, false, "default", "conf"),
 	       "conf stays for pod b");
 	skiff_objrefs_drop_pod(r, "default", pod_b);
 	tap_is_int(skiff_objrefs_count(r), 0, "the last pod gone: no watch left");
