@@ -7,7 +7,8 @@
 #   make kmod       build skiff.ko only, against KDIR
 #   make userspace  build the programs into build/bin
 #   make check      every test suite, one summary line each
-#   make run        start a cluster (at this stage: build and say what is missing)
+#   make run        start a local cluster (NODES=N nodes, default 3)
+#   make stop       tear it down
 #   make deps       install missing Debian packages
 #
 # V=1 shows every command.
@@ -32,7 +33,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 
 CC ?= cc
 PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 jansson libnftnl libmnl libnetfilter_conntrack \
-	libmicrohttpd sqlite3 libcurl gnutls
+	libmicrohttpd sqlite3 libcurl gnutls yaml-0.1
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
@@ -50,16 +51,16 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 LIB := $(BUILD)/libskiff.a
 
 PROGS := $(BIN)/skiff-dp $(BIN)/skiff-apiserver $(BIN)/skiff-scheduler \
-	$(BIN)/skiff-controller-manager $(BIN)/skiff-node $(BIN)/skiff-shim
+	$(BIN)/skiff-controller-manager $(BIN)/skiff-node $(BIN)/skiff-shim $(BIN)/skiffctl
 UNIT_TESTS := $(patsubst userspace/tests/%.c,$(BUILD)/tests/%,\
 		$(filter-out userspace/tests/tap.c,$(wildcard userspace/tests/*.c)))
 SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest $(BUILD)/selftests/skiff-hollow-nodes
 
 .SECONDARY:
 
-.PHONY: all kmod kmod-triggers userspace deps check run clean \
-	check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm check-node-vm \
-	check-harness
+.PHONY: all kmod kmod-triggers userspace deps check run stop clean \
+	check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm \
+	check-node-vm check-harness
 
 all: kmod userspace
 
@@ -113,6 +114,13 @@ $(BIN)/skiff-apiserver: $(APISERVER_OBJS) $(LIB)
 SCHEDULER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/scheduler/*.c))
 
 $(BIN)/skiff-scheduler: $(SCHEDULER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $(notdir $@)")
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
+
+CTL_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/ctl/*.c))
+
+$(BIN)/skiffctl: $(CTL_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $(notdir $@)")
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
@@ -261,10 +269,14 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	$(if $(Q),@echo "  CC      bench/$(notdir $@)")
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
+# make run [NODES=N]: a local cluster, left running; make stop ends it.
 run:
 	$(Q)$(TOP)/scripts/install-deps.sh
 	$(Q)$(MAKE) all
-	$(Q)$(TOP)/scripts/run.sh
+	$(Q)NODES=$(or $(NODES),3) $(TOP)/scripts/run.sh
+
+stop:
+	$(Q)$(TOP)/scripts/stop.sh
 
 clean:
 	$(Q)if [ -e $(KDIR)/Makefile ]; then $(MAKE) $(KBUILD_ARGS) M=$(TOP) clean; fi

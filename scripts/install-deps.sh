@@ -15,12 +15,12 @@ PACKAGES="
 build-essential pkg-config
 libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
 libmnl-dev libnftnl-dev libnetfilter-conntrack-dev
-libjansson-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev libsqlite3-dev
+libjansson-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev libsqlite3-dev libyaml-dev
 linux-image-amd64 linux-headers-amd64 linux-source-6.1 sparse
 flex bison bc libelf-dev libssl-dev
 qemu-system-x86 busybox-static cpio kmod
 iproute2 nftables runc crun tcpdump iperf3 socat
-perl xz-utils jq file procps
+perl xz-utils jq file procps openssl
 "
 # etcd for the etcd store's tests: build/tests/store_etcd and
 # selftests/apiserver/ha.sh start their own on loopback.

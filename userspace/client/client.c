@@ -2,7 +2,10 @@
 /*
  * Requests to the apiserver through libcurl. Asynchronous ones are easy
  * handles on the loop's multi handle, which keeps the connections alive
- * between them; easy handles are kept for reuse too.
+ * between them; easy handles are kept for reuse too. Every handle gets the
+ * kubeconfig's TLS settings and credentials (kubeconfig.h), and a failure
+ * to reach the apiserver is said on stderr once, in libcurl's words, until
+ * an answer comes again: a wrong CA must not look like a quiet daemon.
  */
 
 #include <errno.h>
@@ -15,6 +18,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "kubeconfig.h"
 
 const struct skiff_kind skiff_pods = {
 	"/api/v1", "pods", "Pod", "v1", true,
@@ -88,7 +92,11 @@ const struct skiff_kind *const skiff_all_kinds[] = {
 
 struct skiff_client {
 	struct skiff_loop *loop;
-	char *server;
+	struct skiff_kubeconfig cfg;	/* server, TLS, credentials */
+	const char *server;		/* cfg.server */
+	bool quiet;			/* failures not said on stderr */
+	char error[CURL_ERROR_SIZE];	/* the last failure, "" since an answer */
+	char sync_error[CURL_ERROR_SIZE];
 	CURL *sync;		/* skiff_client_call()'s, reused */
 	CURL *spare[SPARE_HANDLES];
 	unsigned int n_spare;
@@ -103,27 +111,48 @@ struct request {
 	struct skiff_buf answer;
 	skiff_reply_fn done;
 	void *arg;
+	char error[CURL_ERROR_SIZE];
 };
 
-struct skiff_client *skiff_client_new(struct skiff_loop *loop,
-				      const char *server)
+struct skiff_client *skiff_client_new_config(struct skiff_loop *loop,
+					     const struct skiff_kubeconfig *cfg)
 {
 	struct skiff_client *c = calloc(1, sizeof(*c));
+	size_t len;
 
 	if (!c)
 		return NULL;
 	c->loop = loop;
-	c->server = strdup(server);
+	if (skiff_kubeconfig_copy(&c->cfg, cfg)) {
+		free(c);
+		return NULL;
+	}
+	c->server = c->cfg.server;
+	if (!c->server) {
+		skiff_client_free(c);
+		return NULL;
+	}
 	/* "http://host:port/" and "http://host:port" are the same server. */
-	if (c->server && *c->server &&
-	    c->server[strlen(c->server) - 1] == '/')
-		c->server[strlen(c->server) - 1] = '\0';
+	len = strlen(c->server);
+	while (len && c->server[len - 1] == '/')
+		c->cfg.server[--len] = '\0';
 	c->sync = curl_easy_init();
-	if (!c->server || !c->sync) {
+	if (!c->sync) {
 		skiff_client_free(c);
 		return NULL;
 	}
 	return c;
+}
+
+struct skiff_client *skiff_client_new(struct skiff_loop *loop,
+				      const char *server)
+{
+	struct skiff_kubeconfig cfg = {
+		.server = (char *)server,
+		.fds = { -1, -1, -1 },
+	};
+
+	return skiff_client_new_config(loop, &cfg);
 }
 
 void skiff_client_free(struct skiff_client *c)
@@ -133,8 +162,42 @@ void skiff_client_free(struct skiff_client *c)
 	while (c->n_spare)
 		curl_easy_cleanup(c->spare[--c->n_spare]);
 	curl_easy_cleanup(c->sync);
-	free(c->server);
+	skiff_kubeconfig_release(&c->cfg);
 	free(c);
+}
+
+void skiff_client_apply(struct skiff_client *c, CURL *easy)
+{
+	skiff_kubeconfig_apply(&c->cfg, easy);
+}
+
+const char *skiff_client_error(struct skiff_client *c)
+{
+	return c->error;
+}
+
+void skiff_client_set_quiet(struct skiff_client *c, bool quiet)
+{
+	c->quiet = quiet;
+}
+
+/* A transfer ended: a new failure is remembered and said once. */
+static void note_result(struct skiff_client *c, CURLcode result,
+			const char *error)
+{
+	const char *why;
+
+	if (result == CURLE_OK) {
+		c->error[0] = '\0';
+		return;
+	}
+	why = *error ? error : curl_easy_strerror(result);
+	if (!strcmp(c->error, why))
+		return;
+	snprintf(c->error, sizeof(c->error), "%s", why);
+	if (!c->quiet)
+		fprintf(stderr, "%s: apiserver %s: %s\n",
+			program_invocation_short_name, c->server, why);
 }
 
 struct skiff_loop *skiff_client_loop(struct skiff_client *c)
@@ -167,7 +230,8 @@ char *skiff_path(const struct skiff_kind *kind, const char *ns,
 /* Sets up @easy for one request; the headers list is the caller's. */
 static int prepare(struct skiff_client *c, CURL *easy, const char *method,
 		   const char *path, const char *type, const char *body,
-		   struct curl_slist **headers, struct skiff_buf *answer)
+		   struct curl_slist **headers, struct skiff_buf *answer,
+		   char *error)
 {
 	char header[128];
 	char *url;
@@ -187,6 +251,9 @@ static int prepare(struct skiff_client *c, CURL *easy, const char *method,
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 60000L);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, skiff_buf_curl_write);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, answer);
+	error[0] = '\0';
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
+	skiff_kubeconfig_apply(&c->cfg, easy);
 	if (body) {
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -226,6 +293,7 @@ static void request_done(CURL *easy, CURLcode result, void *arg)
 	long code = 0;
 	json_t *answer;
 
+	note_result(r->c, result, r->error);
 	if (result == CURLE_OK)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	answer = code ? decode(&r->answer) : NULL;
@@ -262,7 +330,7 @@ int skiff_client_send(struct skiff_client *c, const char *method,
 			goto err_free;
 	}
 	err = prepare(c, r->easy, method, path, type, r->body, &r->headers,
-		      &r->answer);
+		      &r->answer, r->error);
 	if (err)
 		goto err_free;
 	err = skiff_loop_transfer(c->loop, r->easy, request_done, r);
@@ -297,9 +365,14 @@ long skiff_client_call(struct skiff_client *c, const char *method,
 			return 0;
 	}
 	curl_easy_reset(c->sync);
-	if (!prepare(c, c->sync, method, path, type, text, &headers, &got) &&
-	    curl_easy_perform(c->sync) == CURLE_OK)
-		curl_easy_getinfo(c->sync, CURLINFO_RESPONSE_CODE, &code);
+	if (!prepare(c, c->sync, method, path, type, text, &headers, &got,
+		     c->sync_error)) {
+		CURLcode result = curl_easy_perform(c->sync);
+
+		note_result(c, result, c->sync_error);
+		if (result == CURLE_OK)
+			curl_easy_getinfo(c->sync, CURLINFO_RESPONSE_CODE, &code);
+	}
 	if (code && answer)
 		*answer = decode(&got);
 	curl_slist_free_all(headers);

@@ -4,7 +4,8 @@
  * on the event loop (loop.h) and call back with the HTTP code and the
  * decoded JSON answer.
  *
- *	c = skiff_client_new(loop, "http://127.0.0.1:6443");
+ *	c = skiff_client_new(loop, "http://127.0.0.1:8080");
+ *	c = skiff_client_new_config(loop, &kubeconfig);	(HTTPS, credentials)
  *	path = skiff_path(&skiff_pods, "default", "web-0", "binding");
  *	skiff_client_send(c, "POST", path, NULL, body, bound, pod);
  *
@@ -49,6 +50,22 @@ typedef void (*skiff_reply_fn)(long code, json_t *answer, void *arg);
 
 struct skiff_client *skiff_client_new(struct skiff_loop *loop,
 				      const char *server);
+/*
+ * A client with a kubeconfig's server, TLS settings and credentials
+ * (kubeconfig.h); @cfg is copied. NULL when out of memory.
+ */
+struct skiff_kubeconfig;
+struct skiff_client *skiff_client_new_config(struct skiff_loop *loop,
+					     const struct skiff_kubeconfig *cfg);
+/* Sets @easy's TLS options and credentials as the client's own requests. */
+void skiff_client_apply(struct skiff_client *c, CURL *easy);
+/*
+ * The last network or TLS failure, in libcurl's words ("SSL certificate
+ * problem: ..."); "" since the last answer.
+ */
+const char *skiff_client_error(struct skiff_client *c);
+/* Tools that print skiff_client_error() themselves keep stderr quiet. */
+void skiff_client_set_quiet(struct skiff_client *c, bool quiet);
 void skiff_client_free(struct skiff_client *c);
 struct skiff_loop *skiff_client_loop(struct skiff_client *c);
 const char *skiff_client_server(struct skiff_client *c);

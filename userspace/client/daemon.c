@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "kubeconfig.h"
 #include "util.h"
 
 static const struct option common[] = {
@@ -20,6 +21,7 @@ static const struct option common[] = {
 	  SKIFF_DAEMON_OPT_BASE + 4 },
 	{ "leader-elect-identity", required_argument, NULL,
 	  SKIFF_DAEMON_OPT_BASE + 5 },
+	{ "kubeconfig", required_argument, NULL, SKIFF_DAEMON_OPT_BASE + 6 },
 };
 
 struct option *skiff_daemon_longopts(const struct option *extra)
@@ -76,6 +78,7 @@ int skiff_daemon_option(struct skiff_daemon *d, int opt, const char *arg)
 			return -1;
 		}
 		d->server = arg;
+		d->server_set = true;
 		return 1;
 	case 1:
 		if (!arg || !strcmp(arg, "true")) {
@@ -105,7 +108,39 @@ int skiff_daemon_option(struct skiff_daemon *d, int opt, const char *arg)
 		}
 		d->leader.identity = arg;
 		return 1;
+	case 6:
+		if (!*arg) {
+			fprintf(stderr, "%s: --kubeconfig: empty\n", d->prog);
+			return -1;
+		}
+		d->kubeconfig = arg;
+		return 1;
 	}
+	return 0;
+}
+
+/* As kube-scheduler's --master: a --server given wins over the file's. */
+static int client_from_kubeconfig(struct skiff_daemon *d)
+{
+	struct skiff_kubeconfig kc;
+	struct skiff_error e;
+
+	if (skiff_kubeconfig_load(&kc, d->kubeconfig, NULL, &e)) {
+		fprintf(stderr, "%s: --kubeconfig: %s\n", d->prog, e.msg);
+		return -1;
+	}
+	if (d->server_set && skiff_kubeconfig_set_server(&kc, d->server, &e)) {
+		fprintf(stderr, "%s: --server: %s\n", d->prog, e.msg);
+		skiff_kubeconfig_release(&kc);
+		return -1;
+	}
+	d->c = skiff_client_new_config(d->loop, &kc);
+	skiff_kubeconfig_release(&kc);
+	if (!d->c) {
+		fprintf(stderr, "%s: out of memory\n", d->prog);
+		return -1;
+	}
+	d->server = skiff_client_server(d->c);
 	return 0;
 }
 
@@ -120,6 +155,8 @@ int skiff_daemon_setup(struct skiff_daemon *d)
 		return -1;
 	}
 	d->loop = skiff_loop_new();
+	if (d->loop && d->kubeconfig)
+		return client_from_kubeconfig(d);
 	d->c = d->loop ? skiff_client_new(d->loop, d->server) : NULL;
 	if (!d->c) {
 		fprintf(stderr, "%s: out of memory\n", d->prog);

@@ -3,7 +3,9 @@
  * What skiff-scheduler and skiff-controller-manager share on the command
  * line and at run time: the apiserver to talk to and leader election.
  *
- *	--server URL                     (default http://127.0.0.1:8080)
+ *	--kubeconfig FILE                server, TLS and credentials
+ *	--server URL                     (default http://127.0.0.1:8080;
+ *					  over the kubeconfig's server)
  *	--leader-elect[=true|false]      (default true)
  *	--leader-elect-lease-duration D  (default 15s)
  *	--leader-elect-renew-deadline D  (default 10s)
@@ -30,7 +32,10 @@
 struct option *skiff_daemon_longopts(const struct option *extra);
 
 #define SKIFF_DAEMON_USAGE						\
-	"  --server URL        the apiserver (default http://127.0.0.1:8080)\n" \
+	"  --kubeconfig FILE   the apiserver, its CA and our credentials\n"	\
+	"                      (kubeconfig format; its current-context)\n"	\
+	"  --server URL        the apiserver (default http://127.0.0.1:8080);\n" \
+	"                      given with --kubeconfig, it overrides its server\n" \
 	"  --leader-elect[=BOOL]  one of several replicas leads (default true)\n" \
 	"  --leader-elect-lease-duration D  (default 15s; D as 15s, 500ms, 1m)\n" \
 	"  --leader-elect-renew-deadline D  (default 10s)\n"		\
@@ -40,6 +45,8 @@ struct option *skiff_daemon_longopts(const struct option *extra);
 struct skiff_daemon {
 	const char *prog;
 	const char *server;
+	bool server_set;	/* --server given: wins over the kubeconfig's */
+	const char *kubeconfig;
 	bool leader_elect;
 	struct skiff_leader_config leader;
 	struct skiff_loop *loop;

@@ -638,6 +638,7 @@ static void watch_start(struct skiff_informer *inf)
 	curl_easy_setopt(inf->watch, CURLOPT_LOW_SPEED_TIME, 90L);
 	curl_easy_setopt(inf->watch, CURLOPT_WRITEFUNCTION, watch_data);
 	curl_easy_setopt(inf->watch, CURLOPT_WRITEDATA, inf);
+	skiff_client_apply(inf->c, inf->watch);
 	if (skiff_loop_transfer(skiff_client_loop(inf->c), inf->watch,
 				watch_ended, inf))
 		retry_later(inf, watch_again);

@@ -379,6 +379,27 @@ static size_t add_caps(const char **out, size_t max, const json_t *list)
 #define MAX_ARGS 256
 #define MAX_MOUNTS 64
 
+/*
+ * Kept: this run and the one before (lastState, logs --previous); the
+ * container of two runs ago and the bundle of three runs ago go.
+ */
+static void ctr_forget_old_runs(struct ctr *c)
+{
+	struct skiff_node *n = c->pod->k->n;
+	char id[PATH_MAX];
+	struct skiff_error e;
+
+	if (c->attempt >= 2) {
+		snprintf(id, sizeof(id), "%s-%s-%u", c->pod->uid, c->name, c->attempt - 2);
+		skiff_runtime_delete(n->rt, id, &e);
+	}
+	if (c->attempt >= 3) {
+		snprintf(id, sizeof(id), "%s/containers/%s-%u", c->pod->dir, c->name,
+			 c->attempt - 3);
+		skiff_bundle_remove(id, &e);
+	}
+}
+
 /* Makes the container's next run and starts it; false to try again later. */
 static bool ctr_start(struct ctr *c)
 {
@@ -525,17 +546,7 @@ static bool ctr_start(struct ctr *c)
 		goto out;
 	}
 	ok = true;
-	/* Kept: this run and the one before (lastState); older ones go. */
-	if (c->attempt >= 2) {
-		snprintf(log_dir, sizeof(log_dir), "%s-%s-%u", p->uid, c->name,
-			 c->attempt - 2);
-		skiff_runtime_delete(n->rt, log_dir, &e);
-	}
-	if (c->attempt >= 3) {
-		snprintf(log_dir, sizeof(log_dir), "%s/containers/%s-%u", p->dir, c->name,
-			 c->attempt - 3);
-		skiff_bundle_remove(log_dir, &e);
-	}
+	ctr_forget_old_runs(c);
 out:
 	if (!ok && e.err && strcmp(c->waiting, "ErrImageNeverPull"))
 		fprintf(stderr, PROG ": %s/%s: %s: %s\n", p->ns, p->name, c->name,

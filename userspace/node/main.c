@@ -2,7 +2,7 @@
 /*
  * skiff-node: the agent of one node (node.h says what it does).
  *
- *	skiff-node --server URL --node-name NAME [--node-ip IP]
+ *	skiff-node [--kubeconfig FILE] [--server URL] --node-name NAME [--node-ip IP]
  *		[--root-dir DIR] [--image-dir DIR] [--dataplane auto|kmod|nft]
  *		[--runtime runc|crun] [--service-cidr CIDR] [--cluster-cidr CIDR]
  *		[--mtu N] [--heartbeat D]
@@ -34,6 +34,7 @@
 
 #include "files.h"
 #include "image.h"
+#include "kubeconfig.h"
 #include "leader.h"
 #include "node.h"
 #include "parse.h"
@@ -47,7 +48,10 @@ static void print_help(FILE *f)
 		"usage: " PROG " --node-name NAME [options]\n"
 		"       " PROG " image import|build-from-host|list|rm ...\n"
 		"       " PROG " reset [--root-dir DIR]\n"
-		"  --server URL          the apiserver (default http://127.0.0.1:8080)\n"
+		"  --kubeconfig FILE     the apiserver, its CA and this node's credentials\n"
+		"                        (kubeconfig format; its current-context)\n"
+		"  --server URL          the apiserver (default http://127.0.0.1:8080);\n"
+		"                        given with --kubeconfig, it overrides its server\n"
 		"  --node-name NAME      this node's name (DNS-1123 subdomain)\n"
 		"  --node-ip IP          underlay address (default: first address of an up,\n"
 		"                        non-loopback interface)\n"
@@ -220,7 +224,7 @@ static void node_changed(enum skiff_change change, const json_t *old,
 		skiff_loop_stop(n->loop);
 }
 
-static int start(struct skiff_node *n, const char *server)
+static int start(struct skiff_node *n, const struct skiff_kubeconfig *kc)
 {
 	struct skiff_error e = { 0 };
 	char shim[PATH_MAX], dir[PATH_MAX + 8], *slash;
@@ -246,7 +250,7 @@ static int start(struct skiff_node *n, const char *server)
 	if (open_dataplane(n))
 		return -1;
 	n->loop = skiff_loop_new();
-	n->c = n->loop ? skiff_client_new(n->loop, server) : NULL;
+	n->c = n->loop ? skiff_client_new_config(n->loop, kc) : NULL;
 	if (!n->c)
 		return -1;
 	if (skiff_node_register(n))
@@ -254,9 +258,7 @@ static int start(struct skiff_node *n, const char *server)
 	n->nodes = skiff_informer_new(n->c, &skiff_nodes, NULL);
 	n->services = skiff_informer_new(n->c, &skiff_services, NULL);
 	n->endpoints = skiff_informer_new(n->c, &skiff_endpoints, NULL);
-	n->configmaps = skiff_informer_new(n->c, &skiff_configmaps, NULL);
-	n->secrets = skiff_informer_new(n->c, &skiff_secrets, NULL);
-	if (!n->nodes || !n->services || !n->endpoints || !n->configmaps || !n->secrets)
+	if (!n->nodes || !n->services || !n->endpoints)
 		return -1;
 	skiff_informer_on_change(n->nodes, node_changed, n);
 	if (skiff_proxy_start(&n->proxy, n->loop, n->dp, n->services, n->endpoints,
@@ -267,8 +269,6 @@ static int start(struct skiff_node *n, const char *server)
 	skiff_informer_start(n->nodes);
 	skiff_informer_start(n->services);
 	skiff_informer_start(n->endpoints);
-	skiff_informer_start(n->configmaps);
-	skiff_informer_start(n->secrets);
 	return 0;
 }
 
@@ -383,10 +383,35 @@ static int cmd_reset(int argc, char **argv)
 	return skiff_remove_tree(root) ? 1 : 0;
 }
 
+/* As the kubelet's --kubeconfig; a --server given wins over the file's. */
+static int load_kubeconfig(struct skiff_kubeconfig *kc, const char *path,
+			   const char *server)
+{
+	struct skiff_error e;
+
+	if (!path) {
+		if (!skiff_kubeconfig_from_server(kc, server ?: "http://127.0.0.1:8080", &e))
+			return 0;
+		fprintf(stderr, PROG ": --server: %s\n", e.msg);
+		return -1;
+	}
+	if (skiff_kubeconfig_load(kc, path, NULL, &e)) {
+		fprintf(stderr, PROG ": --kubeconfig: %s\n", e.msg);
+		return -1;
+	}
+	if (server && skiff_kubeconfig_set_server(kc, server, &e)) {
+		fprintf(stderr, PROG ": --server: %s\n", e.msg);
+		skiff_kubeconfig_release(kc);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 's' },
+		{ "kubeconfig", required_argument, NULL, 'K' },
 		{ "node-name", required_argument, NULL, 'n' },
 		{ "node-ip", required_argument, NULL, 'i' },
 		{ "root-dir", required_argument, NULL, 'r' },
@@ -410,9 +435,10 @@ int main(int argc, char **argv)
 		.heartbeat_ms = 10000,
 		.kubelet_port = 10250,
 	};
-	const char *server = "http://127.0.0.1:8080", *service_cidr = "10.96.0.0/12";
+	const char *server = NULL, *kubeconfig = NULL, *service_cidr = "10.96.0.0/12";
 	const char *cluster_cidr = "10.244.0.0/16", *node_ip = NULL;
 	enum skiff_dp_backend backend;
+	struct skiff_kubeconfig kc;
 	struct skiff_error e = { 0 };
 	uint32_t mtu, port;
 	int opt, r;
@@ -425,6 +451,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's':
 			server = optarg;
+			break;
+		case 'K':
+			kubeconfig = optarg;
 			break;
 		case 'n':
 			n.name = optarg;
@@ -522,11 +551,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	inet_ntop(AF_INET, &n.node_ip, n.node_ip_text, sizeof(n.node_ip_text));
+	if (load_kubeconfig(&kc, kubeconfig, server))
+		return 1;
 	if (skiff_logserver_start(&n, &e)) {
 		skiff_error_print(PROG ": --kubelet-port", &e);
+		skiff_kubeconfig_release(&kc);
 		return 1;
 	}
-	if (start(&n, server))
+	r = start(&n, &kc);
+	skiff_kubeconfig_release(&kc);
+	if (r)
 		return 1;
 	r = skiff_loop_run(n.loop);
 	/* Containers keep running: the next agent adopts them. */
@@ -538,8 +572,6 @@ int main(int argc, char **argv)
 	skiff_informer_free(n.nodes);
 	skiff_informer_free(n.services);
 	skiff_informer_free(n.endpoints);
-	skiff_informer_free(n.configmaps);
-	skiff_informer_free(n.secrets);
 	skiff_client_free(n.c);
 	skiff_loop_free(n.loop);
 	skiff_dp_close(n.dp);

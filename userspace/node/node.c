@@ -164,8 +164,6 @@ static void status_sent(long code, json_t *answer, void *arg)
 	}
 }
 
-static int64_t last_report_ms;
-
 void skiff_node_status_tick(void *arg)
 {
 	struct skiff_node *n = arg;
@@ -175,8 +173,8 @@ void skiff_node_status_tick(void *arg)
 	if (n->last_status)
 		skiff_keep_transitions(status, n->last_status);
 	if (!n->last_status || !same_status(status, n->last_status) ||
-	    now - last_report_ms >= STATUS_REPORT_MS) {
-		last_report_ms = now;
+	    now - n->status_reported_ms >= STATUS_REPORT_MS) {
+		n->status_reported_ms = now;
 		patch = json_pack("{s:O}", "status", status);
 		skiff_client_send(n->c, "PATCH",
 				  skiff_path(&skiff_nodes, NULL, n->name, "status"),
@@ -233,8 +231,6 @@ static void heartbeat(void *arg)
 
 #define NODE_FORMAT "{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{}, s:o}"
 
-static bool heartbeat_started;
-
 /* Creates the Node, or updates the one there; waits for the apiserver. */
 int skiff_node_register(struct skiff_node *n)
 {
@@ -289,9 +285,9 @@ int skiff_node_register(struct skiff_node *n)
 			n->name, code);
 		return -1;
 	}
-	last_report_ms = skiff_now_ms();
-	if (!heartbeat_started) {
-		heartbeat_started = true;
+	n->status_reported_ms = skiff_now_ms();
+	if (!n->heartbeat_started) {
+		n->heartbeat_started = true;
 		heartbeat(n);
 	}
 	return 0;

@@ -75,6 +75,8 @@ struct skiff_node {
 	uint8_t cluster_len;
 	uint32_t mtu;
 	int64_t heartbeat_ms;
+	int64_t status_reported_ms;	/* the last Node status sent */
+	bool heartbeat_started;
 
 	struct skiff_loop *loop;
 	struct skiff_client *c;
@@ -85,8 +87,6 @@ struct skiff_node {
 	struct skiff_informer *pods;
 	struct skiff_informer *services;
 	struct skiff_informer *endpoints;
-	struct skiff_informer *configmaps;
-	struct skiff_informer *secrets;
 	struct skiff_overlay *overlay;
 	struct skiff_proxy *proxy;
 	struct skiff_kubelet *kubelet;
