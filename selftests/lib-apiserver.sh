@@ -10,6 +10,13 @@
 #	                             again on the same port and store
 #	api METHOD PATH [BODY [TYPE]]  one request: CODE and OUT
 #
+# With API_TLS=1 (set before apiserver_start; the node tests, whose
+# apiserver is not on loopback, do) the server speaks HTTPS with the
+# certificates of a cluster CA in $API_DIR/pki (api_pki makes them with
+# skiffctl certs: the server's, admin, scheduler, controller-manager), api
+# and kubectl authenticate as the admin, and api_kubeconfig NAME FILE
+# writes a kubeconfig for the certificate NAME (a component, node-NAME).
+#
 # Several apiservers on one etcd (their store then, instead of a directory):
 #
 #	etcd_start                   an etcd on free loopback ports; sets ETCD
@@ -43,19 +50,55 @@ apiserver_cleanup() {
 }
 trap 'apiserver_cleanup; cleanup_netns' EXIT
 
-# The server writes "serving on http://ADDR:PORT, ..." once it listens.
+API_TLS=${API_TLS:-0}
+API_PKI=$API_DIR/pki
+
+# The cluster CA and the certificates the control plane needs, once per file.
+api_pki() {
+	[ -e "$API_PKI/ca.crt" ] && return 0
+	skiffctl certs init --dir "$API_PKI" > /dev/null &&
+	skiffctl certs issue --dir "$API_PKI" apiserver \
+		--san "${API_LISTEN_ADDR:-127.0.0.1}" > /dev/null &&
+	skiffctl certs issue --dir "$API_PKI" admin > /dev/null &&
+	skiffctl certs issue --dir "$API_PKI" scheduler > /dev/null &&
+	skiffctl certs issue --dir "$API_PKI" controller-manager > /dev/null
+}
+
+# api_kubeconfig CERT FILE: a kubeconfig of certificate CERT for $API.
+api_kubeconfig() {
+	skiffctl certs kubeconfig --dir "$API_PKI" "$1" --server "$API" --out "$2" > /dev/null
+}
+
+api_tls_args() {
+	[ "$API_TLS" = 1 ] || return 0
+	echo --tls-cert-file "$API_PKI/apiserver.crt" \
+		--tls-private-key-file "$API_PKI/apiserver.key" \
+		--client-ca-file "$API_PKI/ca.crt" \
+		--kubelet-client-certificate "$API_PKI/apiserver.crt" \
+		--kubelet-client-key "$API_PKI/apiserver.key" \
+		--kubelet-certificate-authority "$API_PKI/ca.crt"
+}
+
+# The server writes "serving on http(s)://ADDR:PORT, ..." once it listens.
 apiserver_wait() {
 	wait_for 30 grep -q "serving on" "$API_DIR/apiserver.log" ||
 		{ cat "$API_DIR/apiserver.log"; fail "apiserver did not start"; }
-	API=$(sed -n 's/.*serving on \(http:[^,]*\),.*/\1/p' "$API_DIR/apiserver.log" | tail -n 1)
+	API=$(sed -n 's/.*serving on \(https\{0,1\}:[^,]*\),.*/\1/p' "$API_DIR/apiserver.log" |
+		tail -n 1)
 }
 
 apiserver_run() {
+	local tls
+
 	: > "$API_DIR/apiserver.log"
+	if [ "$API_TLS" = 1 ]; then
+		api_pki || fail "cannot make the certificates"
+	fi
+	read -ra tls <<< "$(api_tls_args)"
 	# Started from a subshell: a case (itself a subshell) may restart it,
 	# and the file's exit trap still finds it by its pid file.
 	(skiff-apiserver --listen "${API_LISTEN_ADDR:-127.0.0.1}:${API_PORT:-0}" \
-		"${API_STORE[@]}" "${API_ARGS[@]}" \
+		"${API_STORE[@]}" "${tls[@]}" "${API_ARGS[@]}" \
 		> "$API_DIR/apiserver.log" 2>&1 &
 	 echo $! > "$API_DIR/pid")
 	apiserver_wait
@@ -65,6 +108,10 @@ apiserver_run() {
 apiserver_start() {
 	API_ARGS=("$@")
 	apiserver_run
+	if [ "$API_TLS" = 1 ]; then
+		api_kubeconfig admin "$KUBECONFIG"
+		return
+	fi
 	cat > "$KUBECONFIG" <<-EOF2
 	apiVersion: v1
 	kind: Config
@@ -153,12 +200,29 @@ apiserver_spawn() {
 	__url=$(sed -n 's/.*serving on \(http:[^,]*\),.*/\1/p' "$log" | tail -n 1)
 }
 
+# acurl ARGS...: curl as the admin (with API_TLS=1: the test CA and the
+# admin's certificate), for what api does not cover (streams, headers).
+# In the background, where $! must be curl's own pid, write
+# curl "${API_CURL_ARGS[@]}" ARGS... & instead.
+API_CURL_ARGS=()
+if [ "$API_TLS" = 1 ]; then
+	API_CURL_ARGS=(--cacert "$API_PKI/ca.crt" --cert "$API_PKI/admin.crt"
+		       --key "$API_PKI/admin.key")
+fi
+acurl() {
+	curl "${API_CURL_ARGS[@]}" "$@"
+}
+
 # api METHOD PATH [BODY [CONTENT_TYPE]]: sets CODE (HTTP status) and OUT.
 # A BODY of @FILE sends the file.
 api() {
 	local method=$1 path=$2 body=${3-} type=${4:-application/json}
 	local args=(-sS -X "$method" -H "Content-Type: $type" -w '\n%{http_code}')
 
+	if [ "$API_TLS" = 1 ]; then
+		args+=(--cacert "$API_PKI/ca.crt" --cert "$API_PKI/admin.crt"
+		       --key "$API_PKI/admin.key")
+	fi
 	[ -z "$body" ] || args+=(--data-binary "$body")
 	OUT=$(curl "${args[@]}" "$API$path") || return 1
 	CODE=${OUT##*$'\n'}

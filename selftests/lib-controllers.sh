@@ -79,14 +79,28 @@ cluster_start() {
 	apiserver_start "$@"
 }
 
+# --server URL, or with API_TLS=1 a kubeconfig of certificate $1.
+api_client_args() {
+	if [ "$API_TLS" = 1 ]; then
+		api_kubeconfig "$1" "$API_DIR/$1.conf"
+		echo --kubeconfig "$API_DIR/$1.conf"
+	else
+		echo --server "$API"
+	fi
+}
+
 cm_start() {
-	daemon_start cm skiff-controller-manager --server "$API" \
-		--leader-elect=false "$@"
+	local client
+
+	read -ra client <<< "$(api_client_args controller-manager)"
+	daemon_start cm skiff-controller-manager "${client[@]}" --leader-elect=false "$@"
 }
 
 sched_start() {
-	daemon_start scheduler skiff-scheduler --server "$API" \
-		--leader-elect=false "$@"
+	local client
+
+	read -ra client <<< "$(api_client_args scheduler)"
+	daemon_start scheduler skiff-scheduler "${client[@]}" --leader-elect=false "$@"
 }
 
 hollow_start() {

@@ -42,6 +42,9 @@ if [ -z "${SKIFF_NODE_UNDERLAY:-}" ]; then
 	exec unshare --net -- "$BASH" "$0" "$@"
 fi
 
+# Not on loopback: the apiserver speaks HTTPS, and every component has a
+# certificate of the test's own CA (node NAME: system:node:NAME).
+API_TLS=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib-controllers.sh"
 
 UNDERLAY_IP=192.168.77.1
@@ -79,12 +82,18 @@ node_index() {
 }
 
 node_agent() {
-	local name=$1 ns=${NODE_NS[$1]}
+	local name=$1 ns=${NODE_NS[$1]} ip
 
 	shift
+	ip=192.168.77.$(node_index "$name")
+	if [ ! -e "$API_PKI/node-$name.crt" ]; then
+		skiffctl certs issue --dir "$API_PKI" node "$name" --san "$ip" > /dev/null ||
+			fail "cannot issue node $name's certificate"
+	fi
+	api_kubeconfig "node-$name" "$API_DIR/node-$name.conf"
 	daemon_start "node-$name" nsenter --net="/run/netns/$ns" \
-		skiff-node --server "$API" --node-name "$name" \
-		--node-ip "192.168.77.$(node_index "$name")" \
+		skiff-node --kubeconfig "$API_DIR/node-$name.conf" --node-name "$name" \
+		--node-ip "$ip" \
 		--root-dir "$NODE_ROOTS/$name" --image-dir "$NODE_IMAGES" \
 		--dataplane "${SKIFF_BACKEND:-nft}" --heartbeat 1s "$@"
 }

@@ -9,7 +9,7 @@
 source "$(dirname "$0")/../lib-node.sh"
 
 P=/api/v1/namespaces/default/pods
-KUBELET=http://192.168.77.11:10250
+KUBELET=https://192.168.77.11:10250
 
 logs_match() {
 	[ "$(k logs "${@:2}" 2>&1)" = "$1" ]
@@ -139,13 +139,13 @@ test_log_errors_and_node_endpoint() {
 	check_eq "$(jget .message)" 'previous terminated container "main" in pod "one" not found' \
 		"previous of a first run"
 	# Through the apiserver: plain text, tail and limit applied by the node.
-	check_eq "$(curl -sS "$API$P/one/log?tailLines=1")" oops "tailLines=1"
-	check_eq "$(curl -sS "$API$P/two/log?container=b")" "from b" "container=b"
-	check_match "$(curl -sS -D - -o /dev/null "$API$P/one/log" | tr -d '\r')" "Content-Type: text/plain" \
+	check_eq "$(acurl -sS "$API$P/one/log?tailLines=1")" oops "tailLines=1"
+	check_eq "$(acurl -sS "$API$P/two/log?container=b")" "from b" "container=b"
+	check_match "$(acurl -sS -D - -o /dev/null "$API$P/one/log" | tr -d '\r')" "Content-Type: text/plain" \
 		"content type"
 
 	# A client that leaves a follow ends the node's stream too.
-	curl -sN "$API$P/one/log?follow=true" > "$API_DIR/af.out" &
+	curl "${API_CURL_ARGS[@]}" -sN "$API$P/one/log?follow=true" > "$API_DIR/af.out" &
 	local c=$!
 	wait_for 10 grep -q oops "$API_DIR/af.out" || fail "follow: $(cat "$API_DIR/af.out")"
 	kubelet_streams || fail "no stream from the node while following"
@@ -161,18 +161,18 @@ test_log_errors_and_node_endpoint() {
 		application/merge-patch+json
 	api_expect 201 POST $P "$(pod_json haunted 'true' '{"nodeName":"ghost"}')"
 	api_expect 500 GET $P/haunted/log
-	check_match "$(jget .message)" '^Get "http://127.0.0.1:1/containerLogs/default/haunted/main": .*(onnect|refused)' \
+	check_match "$(jget .message)" '^Get "https://127.0.0.1:1/containerLogs/default/haunted/main": .*(onnect|refused)' \
 		"unreachable kubelet"
 
 	# The node's endpoint itself, from the underlay.
-	check_eq "$(curl -sS "$KUBELET/containerLogs/default/one/main")" \
+	check_eq "$(acurl -sS "$KUBELET/containerLogs/default/one/main")" \
 		$'line 1\nline 2\nline 3\noops' "node: whole log"
-	check_eq "$(curl -sS "$KUBELET/containerLogs/default/one/main?tailLines=3&limitBytes=9")" \
+	check_eq "$(acurl -sS "$KUBELET/containerLogs/default/one/main?tailLines=3&limitBytes=9")" \
 		$'line 2\nli' "node: tail then limit"
-	check_eq "$(curl -sS "$KUBELET/containerLogs/default/two/a")" "from a" "node: container a"
+	check_eq "$(acurl -sS "$KUBELET/containerLogs/default/two/a")" "from a" "node: container a"
 	local code
 	node_code() {
-		code=$(curl -s --path-as-is -o "$API_DIR/node.out" -w '%{http_code}' "$KUBELET$1")
+		code=$(acurl -s --path-as-is -o "$API_DIR/node.out" -w '%{http_code}' "$KUBELET$1")
 		[ "$code" = "$2" ] || fail "node $1: HTTP $code, want $2: $(cat "$API_DIR/node.out")"
 	}
 	node_code /containerLogs/default/nope/main 404
@@ -187,14 +187,30 @@ test_log_errors_and_node_endpoint() {
 	node_code /containerLogs/default/one 404
 	node_code /containerLogs/default/../one/main 404
 	node_code /pods 404
+	# Only the apiserver and admins read logs on the node: no certificate
+	# is 401, a node's own 403, one of another CA 401.
+	code=$(curl -s --cacert "$API_PKI/ca.crt" -o /dev/null -w '%{http_code}' \
+		"$KUBELET/containerLogs/default/one/main")
+	check_eq "$code" 401 "node endpoint without a certificate"
+	code=$(curl -s --cacert "$API_PKI/ca.crt" --cert "$API_PKI/node-a.crt" \
+		--key "$API_PKI/node-a.key" -o "$API_DIR/node.out" -w '%{http_code}' \
+		"$KUBELET/containerLogs/default/one/main")
+	check_eq "$code" 403 "node endpoint with a node's certificate"
+	skiffctl certs init --dir "$API_DIR/other-ca" > /dev/null
+	skiffctl certs issue --dir "$API_DIR/other-ca" admin > /dev/null
+	code=$(curl -s --cacert "$API_PKI/ca.crt" --cert "$API_DIR/other-ca/admin.crt" \
+		--key "$API_DIR/other-ca/admin.key" -o /dev/null -w '%{http_code}' \
+		"$KUBELET/containerLogs/default/one/main")
+	check_eq "$code" 401 "node endpoint with another CA's admin certificate"
 
 	# follow on the node: a client that leaves ends the stream, not the node.
-	curl -sN "$KUBELET/containerLogs/default/one/main?follow=true" > "$API_DIR/f.out" &
+	curl "${API_CURL_ARGS[@]}" -sN "$KUBELET/containerLogs/default/one/main?follow=true" \
+		> "$API_DIR/f.out" &
 	c=$!
 	wait_for 10 grep -q oops "$API_DIR/f.out" || fail "node follow: $(cat "$API_DIR/f.out")"
 	kill $c
 	wait $c || true
-	check_eq "$(curl -sS "$KUBELET/containerLogs/default/one/main?tailLines=1")" oops \
+	check_eq "$(acurl -sS "$KUBELET/containerLogs/default/one/main?tailLines=1")" oops \
 		"node answers after a follower left"
 	# The port is a flag; a bad one is refused.
 	local out

@@ -9,6 +9,7 @@
  *	meta.c       metadata rules: names, uid, timestamps, generation
  *	watch.c      ?watch=1 streams fed by the store's notifications
  *	logs.c       pods/NAME/log, proxied to the kubelet of the pod's node
+ *	auth.c       TLS, authentication, authorization (auth.h)
  *	table.c      the Table rendering kubectl get asks for
  *	status.c     Status objects for every error
  */
@@ -29,6 +30,8 @@
 #include "services.h"
 #include "store.h"
 
+struct auth;
+struct auth_user;
 struct skiff_selector;
 struct watch_hub;
 
@@ -44,6 +47,12 @@ struct watch_hub;
  * @ranges: where Service ClusterIPs and node ports come from
  * @requests: requests served, by verb class, for /metrics
  * @started: when it started (CLOCK_REALTIME seconds)
+ * @auth: TLS and who may do what (auth.h)
+ * @kubelet_cert: the log proxy's client certificate for the kubelets
+ *	(--kubelet-client-certificate), or NULL: plain HTTP to them
+ * @kubelet_key: its key (--kubelet-client-key)
+ * @kubelet_ca: the CA of the kubelets' serving certificates
+ *	(--kubelet-certificate-authority), or NULL: not checked
  */
 struct apiserver {
 	struct skiff_store *store;
@@ -53,6 +62,10 @@ struct apiserver {
 	struct service_ranges ranges;
 	atomic_ullong requests[8];
 	long long started;
+	struct auth *auth;
+	const char *kubelet_cert;
+	const char *kubelet_key;
+	const char *kubelet_ca;
 };
 
 /**
@@ -67,6 +80,7 @@ struct apiserver {
  * @namespace: the namespace in the path, or NULL
  * @name: the object name in the path, or NULL
  * @subresource: status, scale, binding, log, finalize, or NULL
+ * @user: who sent it (set before it is dispatched)
  */
 struct api_request {
 	struct apiserver *server;
@@ -80,6 +94,7 @@ struct api_request {
 	char *namespace;
 	char *name;
 	char *subresource;
+	const struct auth_user *user;
 };
 
 /* A query parameter (URL-decoded), or NULL. */

@@ -11,7 +11,11 @@
  *    status.daemonEndpoints.kubeletEndpoint.Port (10250 when unset);
  *  - the request goes on to http://ADDR:PORT/containerLogs/NS/POD/CTR and
  *    the answer comes back as it arrives: a kubelet error as a Status with
- *    its code and words, output as a text/plain stream.
+ *    its code and words, output as a text/plain stream;
+ *  - with --kubelet-client-certificate/--kubelet-client-key (or
+ *    --kubelet-certificate-authority) it is https:// instead, the apiserver
+ *    showing that certificate; the kubelet's own is checked against that
+ *    CA when one is given, else not at all (kube-apiserver does the same).
  *
  * Streaming, as watch.c does it: one thread per log request runs the
  * blocking libcurl transfer into a buffer; the connection reads from it
@@ -54,6 +58,7 @@ struct log_stream {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	char *url;
+	const struct apiserver *server;	/* its kubelet TLS files */
 	CURL *curl;			/* the transfer's thread's own */
 	struct MHD_Connection *conn;	/* NULL until the response is queued */
 	int client_fd;			/* a dup of the client's socket, or -1 */
@@ -214,6 +219,26 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	return stop;
 }
 
+/* The apiserver's identity to the kubelet, and the kubelet's CA. */
+static void kubelet_tls(CURL *curl, const struct apiserver *server)
+{
+	if (server->kubelet_cert) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, server->kubelet_cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, server->kubelet_key);
+	}
+	if (server->kubelet_ca) {
+		curl_easy_setopt(curl, CURLOPT_CAINFO, server->kubelet_ca);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
+static bool kubelet_https(const struct apiserver *server)
+{
+	return server->kubelet_cert || server->kubelet_ca;
+}
+
 static void *transfer(void *arg)
 {
 	struct log_stream *s = arg;
@@ -226,6 +251,7 @@ static void *transfer(void *arg)
 		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
 		curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+		kubelet_tls(curl, s->server);
 		curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, s->curl_error);
 		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(curl, CURLOPT_HEADERDATA, s);
@@ -521,9 +547,9 @@ static long node_port(const json_t *node)
 	return v > 0 && v < 65536 ? (long)v : KUBELET_DEFAULT_PORT;
 }
 
-/* http://ADDR:PORT/containerLogs/NS/POD/CTR?... for the kubelet. */
-static char *kubelet_url(const char *addr, long port, const char *ns, const char *pod,
-			 const char *ctr, const struct log_options *o)
+/* http(s)://ADDR:PORT/containerLogs/NS/POD/CTR?... for the kubelet. */
+static char *kubelet_url(const char *scheme, const char *addr, long port, const char *ns,
+			 const char *pod, const char *ctr, const struct log_options *o)
 {
 	char *e_ns = curl_easy_escape(NULL, ns, 0), *e_pod = curl_easy_escape(NULL, pod, 0);
 	char *e_ctr = curl_easy_escape(NULL, ctr, 0);
@@ -547,7 +573,7 @@ static char *kubelet_url(const char *addr, long port, const char *ns, const char
 	if (e_time)
 		at += snprintf(query + at, sizeof(query) - at, "&sinceTime=%.200s", e_time);
 	if (e_ns && e_pod && e_ctr && (!o->since_time || e_time) &&
-	    asprintf(&url, "http://%s%s%s:%ld/containerLogs/%s/%s/%s%s%s", v6 ? "[" : "",
+	    asprintf(&url, "%s://%s%s%s:%ld/containerLogs/%s/%s/%s%s%s", scheme, v6 ? "[" : "",
 		     addr, v6 ? "]" : "", port, e_ns, e_pod, e_ctr, at ? "?" : "",
 		     at ? query + 1 : "") < 0)
 		url = NULL;
@@ -707,12 +733,14 @@ enum MHD_Result logs_handle(struct api_request *req)
 				      node_name);
 		goto out;
 	}
-	url = kubelet_url(addr, node_port(node), req->namespace, req->name, ctr, &o);
+	url = kubelet_url(kubelet_https(req->server) ? "https" : "http", addr, node_port(node),
+			  req->namespace, req->name, ctr, &o);
 	s = url ? stream_new(url) : NULL;
 	if (!s) {
 		free(url);
 		goto out;
 	}
+	s->server = req->server;
 	if (!stream_start(s)) {
 		stream_put(s);
 		ret = api_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * skiff-apiserver: the cluster's only entry point. Serves the Kubernetes
- * API over HTTP from a store (embedded SQLite by default).
+ * API over HTTPS (or plain HTTP on loopback) from a store (embedded SQLite
+ * by default).
  *
  *	skiff-apiserver [--listen ADDR:PORT] [--data-dir DIR]
  *			[--etcd-servers URL[,URL...]] [--history N] [--threads N]
+ *			[--tls-cert-file F --tls-private-key-file F]
+ *			[--client-ca-file F] [--token-auth-file F]
+ *			[--kubelet-client-certificate F --kubelet-client-key F]
+ *			[--kubelet-certificate-authority F]
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -18,17 +24,27 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "auth.h"
 #include "server.h"
 
 #define PROG "skiff-apiserver"
 #define DEFAULT_DATA_DIR "/var/lib/skiff/apiserver"
+#define PLAIN_OFF_LOOPBACK \
+	"%s: --listen %s: plain HTTP is only served on loopback; give --tls-cert-file\n"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: skiff-apiserver [OPTIONS]\n"
-		"  --listen ADDR:PORT  where to serve plain HTTP (default 127.0.0.1:8080;\n"
+		"  --listen ADDR:PORT  where to serve (default 127.0.0.1:8080;\n"
 		"                      port 0: a free one, said on stderr)\n"
+		"  --tls-cert-file F, --tls-private-key-file F  serve HTTPS (TLS 1.2+);\n"
+		"                      without them plain HTTP, loopback only, no checks\n"
+		"  --client-ca-file F  client certificates this CA signed authenticate\n"
+		"  --token-auth-file F bearer tokens: token,user,uid,\"group1,group2\"\n"
+		"  --kubelet-client-certificate F, --kubelet-client-key F  HTTPS to the\n"
+		"                      kubelets (pods/log) with this identity\n"
+		"  --kubelet-certificate-authority F  the kubelets' serving CA\n"
 		"  --data-dir DIR      the embedded store's directory (default %s)\n"
 		"  --etcd-servers URL[,URL...]  store in etcd instead (several apiservers)\n"
 		"  --history N         revisions kept for watches (default 10000)\n"
@@ -66,6 +82,18 @@ static int parse_count(const char *text, long max, long *out)
 	return errno || *end || !*text || *out < 1 || *out > max ? -EINVAL : 0;
 }
 
+/*
+ * Outside 127.0.0.0/8, where plain HTTP may not be served? (An address
+ * that is none at all is server_start's to refuse.)
+ */
+static bool off_loopback(const char *address)
+{
+	struct in_addr in;
+
+	return inet_pton(AF_INET, address, &in) == 1 &&
+	       (ntohl(in.s_addr) >> 24) != 127;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -76,6 +104,13 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "service-cluster-ip-range", required_argument, NULL, 'S' },
 		{ "service-node-port-range", required_argument, NULL, 'N' },
+		{ "tls-cert-file", required_argument, NULL, 'c' },
+		{ "tls-private-key-file", required_argument, NULL, 'k' },
+		{ "client-ca-file", required_argument, NULL, 'C' },
+		{ "token-auth-file", required_argument, NULL, 'T' },
+		{ "kubelet-client-certificate", required_argument, NULL, 'K' },
+		{ "kubelet-client-key", required_argument, NULL, 'Y' },
+		{ "kubelet-certificate-authority", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,6 +125,7 @@ int main(int argc, char **argv)
 		.max_connections = 8192,
 	};
 	struct skiff_store_options store_opts = { 0 };
+	struct auth_options auth_opts = { 0 };
 	const char *data_dir = NULL, *etcd = NULL;
 	char *url = NULL;
 	const char *service_cidr = "10.96.0.0/12";
@@ -138,6 +174,27 @@ int main(int argc, char **argv)
 		case 'N':
 			node_ports = optarg;
 			break;
+		case 'c':
+			auth_opts.tls_cert_file = optarg;
+			break;
+		case 'k':
+			auth_opts.tls_key_file = optarg;
+			break;
+		case 'C':
+			auth_opts.client_ca_file = optarg;
+			break;
+		case 'T':
+			auth_opts.token_file = optarg;
+			break;
+		case 'K':
+			auth_opts.kubelet_cert = optarg;
+			break;
+		case 'Y':
+			auth_opts.kubelet_key = optarg;
+			break;
+		case 'A':
+			auth_opts.kubelet_ca = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -158,6 +215,10 @@ int main(int argc, char **argv)
 			PROG);
 		return 2;
 	}
+	if (!auth_opts.tls_cert_file && off_loopback(sopts.address)) {
+		fprintf(stderr, PLAIN_OFF_LOOPBACK, PROG, sopts.address);
+		return 2;
+	}
 	if (etcd ? asprintf(&url, "etcd:%s", etcd) < 0 :
 		   asprintf(&url, "sqlite:%s", data_dir ?: DEFAULT_DATA_DIR) < 0)
 		return 1;
@@ -168,6 +229,15 @@ int main(int argc, char **argv)
 		free(url);
 		return 2;
 	}
+	/* Every file checked before anything is served. */
+	if (auth_load(&auth_opts, &server.auth, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", PROG, err);
+		free(url);
+		return 2;
+	}
+	server.kubelet_cert = auth_opts.kubelet_cert;
+	server.kubelet_key = auth_opts.kubelet_key;
+	server.kubelet_ca = auth_opts.kubelet_ca;
 
 	/*
 	 * Every watch is a connection: thousands of them need more than the
@@ -190,8 +260,7 @@ int main(int argc, char **argv)
 	ret = watch_hub_create(&server, &server.hub);
 	if (ret) {
 		fprintf(stderr, "skiff-apiserver: %s\n", strerror(-ret));
-		free(url);
-		return 1;
+		goto free_auth;
 	}
 	store_opts.notify = watch_hub_notify;
 	store_opts.notify_arg = server.hub;
@@ -219,8 +288,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "skiff-apiserver: %s\n", err);
 		goto close_store;
 	}
-	fprintf(stderr, "skiff-apiserver: serving on http://%s:%u, store %s at revision %lld\n",
-		sopts.address, server.port, store_opts.url,
+	fprintf(stderr, "skiff-apiserver: serving on %s://%s:%u, store %s at revision %lld\n",
+		auth_tls(server.auth) ? "https" : "http", sopts.address, server.port,
+		store_opts.url,
 		(long long)skiff_store_revision(server.store));
 
 	sigwait(&sigs, &sig);
@@ -230,6 +300,8 @@ close_store:
 	skiff_store_close(server.store);
 destroy_hub:
 	watch_hub_destroy(server.hub);
+free_auth:
+	auth_free(server.auth);
 	free(url);
 	return ret ? 1 : 0;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The HTTP side: libmicrohttpd calls us for every request, we collect the
- * body, work out what the path names (a resource and maybe a namespace,
- * name and subresource, or one of the fixed paths), and hand it on.
+ * body, check who sent it and whether they may (auth.c), work out what
+ * the path names (a resource and maybe a namespace, name and subresource,
+ * or one of the fixed paths), and hand it on.
  *
  * Threads: a small pool of libmicrohttpd threads polls all connections
  * (epoll); a request is answered on the thread that read it. Watch streams
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
 #include "server.h"
 
 const char *api_query(const struct api_request *req, const char *key)
@@ -88,6 +90,9 @@ static enum MHD_Result dispatch(struct api_request *req)
 	bool found = false;
 	int consumed = 0;
 
+	/* Before anything else: an anonymous client learns nothing. */
+	if (!auth_request(req, &ret))
+		return ret;
 	if (req->too_large)
 		return api_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE,
 				       "RequestEntityTooLarge",
@@ -199,6 +204,7 @@ int server_start(struct apiserver *server, const struct server_options *opts,
 		.sin_family = AF_INET,
 		.sin_port = htons(opts->port),
 	};
+	struct MHD_OptionItem tls[AUTH_MHD_OPTIONS];
 	const union MHD_DaemonInfo *info;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -208,6 +214,7 @@ int server_start(struct apiserver *server, const struct server_options *opts,
 			 opts->address);
 		return -EINVAL;
 	}
+	flags |= auth_mhd_options(server->auth, tls);
 	server->daemon = MHD_start_daemon(flags, 0, NULL, NULL,
 					  on_request, server,
 					  MHD_OPTION_SOCK_ADDR, &addr,
@@ -219,6 +226,9 @@ int server_start(struct apiserver *server, const struct server_options *opts,
 					  (unsigned int)opts->max_connections,
 					  MHD_OPTION_CONNECTION_TIMEOUT,
 					  120U,
+					  MHD_OPTION_NOTIFY_CONNECTION,
+					  auth_connection_notify, server->auth,
+					  MHD_OPTION_ARRAY, tls,
 					  MHD_OPTION_END);
 	if (!server->daemon) {
 		snprintf(err, err_len, "cannot listen on %s:%u",

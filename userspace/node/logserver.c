@@ -25,6 +25,14 @@
  *
  * Errors are plain text, as the kubelet's: 404 for a pod or container the
  * node does not have, 400 for a bad query or a run that does not exist.
+ *
+ * When the agent talks to the apiserver with a client certificate (its
+ * kubeconfig), the endpoint is HTTPS with that same certificate (the node
+ * profile is for serving too, with the node's address among its names)
+ * and asks each client for a certificate of the kubeconfig's CA: only the
+ * apiserver (CN kube-apiserver, its --kubelet-client-certificate) and
+ * cluster admins (O system:masters) may read logs; no certificate is 401,
+ * another identity 403, as the kubelet's webhook authorizer would answer.
  */
 
 #include <dirent.h>
@@ -44,7 +52,10 @@
 
 #include <microhttpd.h>
 
+#include "certs.h"
+#include "kubeconfig.h"
 #include "node.h"
+#include "tls_peer.h"
 
 #define LOG_PREFIX "/containerLogs/"
 #define MAX_CONNECTIONS 128
@@ -53,10 +64,14 @@
 /* A follower looks again this often even without an inotify event. */
 #define RECHECK_MS 1000
 #define READ_BLOCK (64 * 1024)
+#define APISERVER_CN "kube-apiserver"
+#define MASTERS_GROUP "system:masters"
 
 struct skiff_logserver {
 	struct MHD_Daemon *daemon;
 	char *root;
+	bool tls;
+	char *cert_pem, *key_pem, *ca_pem;
 };
 
 /* One answer being streamed: a log file from an offset. */
@@ -493,11 +508,46 @@ static enum MHD_Result container_logs(struct skiff_logserver *ls, struct MHD_Con
 	return ret;
 }
 
+struct peer {
+	bool allowed;
+};
+
+static int peer_field(const char *value, size_t len, bool is_cn, void *arg)
+{
+	struct peer *who = arg;
+
+	if (is_cn ? len == strlen(APISERVER_CN) && !memcmp(value, APISERVER_CN, len) :
+		    len == strlen(MASTERS_GROUP) && !memcmp(value, MASTERS_GROUP, len))
+		who->allowed = true;
+	return 0;
+}
+
+/*
+ * The client's certificate: none or not the CA's (SKIFF_TLS_PEER_NONE or
+ * _INVALID), the apiserver's or an admin's (_VALID), or another valid one
+ * (-1).
+ */
+static int client_allowed(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info;
+	struct peer who = { false };
+	enum skiff_tls_peer got;
+
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!info || !info->tls_session)
+		return SKIFF_TLS_PEER_NONE;
+	got = skiff_tls_peer(info->tls_session, peer_field, &who);
+	if (got == SKIFF_TLS_PEER_VALID && !who.allowed)
+		return -1;
+	return got;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
 {
+	struct skiff_logserver *ls = cls;
 	static int seen;
 	const char *seg[3], *p;
 	char part[3][256];
@@ -513,6 +563,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		*upload_data_size = 0;	/* a GET has no body: dropped */
 		return MHD_YES;
+	}
+	if (ls->tls) {
+		switch (client_allowed(conn)) {
+		case SKIFF_TLS_PEER_NONE:
+		case SKIFF_TLS_PEER_INVALID:
+			return reply_text(conn, MHD_HTTP_UNAUTHORIZED, "Unauthorized");
+		case SKIFF_TLS_PEER_VALID:
+			break;
+		default:
+			return reply_text(conn, MHD_HTTP_FORBIDDEN,
+					  "Forbidden (user may not read container logs)");
+		}
 	}
 	if (strncmp(url, LOG_PREFIX, strlen(LOG_PREFIX)))
 		return reply_text(conn, MHD_HTTP_NOT_FOUND, "404 page not found");
@@ -530,7 +592,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (*p)
 			p++;
 	}
-	return container_logs(cls, conn, part[0], part[1], part[2]);
+	return container_logs(ls, conn, part[0], part[1], part[2]);
+}
+
+/* The kubeconfig's certificate, key and CA in memory, as libmicrohttpd wants. */
+static int load_tls(struct skiff_logserver *ls, const struct skiff_kubeconfig *kc,
+		    struct skiff_error *e)
+{
+	size_t len;
+
+	if (!kc || !kc->cert_file || !kc->key_file || !kc->ca_file)
+		return 0;
+	if (skiff_certs_read_file(kc->cert_file, &ls->cert_pem, &len, e) ||
+	    skiff_certs_read_file(kc->key_file, &ls->key_pem, &len, e) ||
+	    skiff_certs_read_file(kc->ca_file, &ls->ca_pem, &len, e))
+		return e->err ?: -EINVAL;
+	ls->tls = true;
+	return 0;
+}
+
+static void logserver_free(struct skiff_logserver *ls)
+{
+	free(ls->root);
+	free(ls->cert_pem);
+	free(ls->key_pem);
+	free(ls->ca_pem);
+	free(ls);
 }
 
 int skiff_logserver_start(struct skiff_node *n, struct skiff_error *e)
@@ -540,9 +627,12 @@ int skiff_logserver_start(struct skiff_node *n, struct skiff_error *e)
 		.sin_port = htons(n->kubelet_port),
 		.sin_addr = n->node_ip,
 	};
+	struct MHD_OptionItem tls[5] = { { MHD_OPTION_END, 0, NULL } };
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			     MHD_USE_ERROR_LOG;
 	struct skiff_logserver *ls;
 	sigset_t all, old;
-	int err = -ENOMEM;
+	int err;
 
 	if (!n->kubelet_port)
 		return 0;
@@ -551,8 +641,20 @@ int skiff_logserver_start(struct skiff_node *n, struct skiff_error *e)
 		return skiff_error_set(e, -ENOMEM, "out of memory");
 	ls->root = strdup(n->root_dir);
 	if (!ls->root) {
-		skiff_error_set(e, err, "out of memory");
+		err = skiff_error_set(e, -ENOMEM, "out of memory");
 		goto err_free;
+	}
+	err = load_tls(ls, n->kc, e);
+	if (err)
+		goto err_free;
+	if (ls->tls) {
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, ls->cert_pem };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, ls->key_pem };
+		/* A trust list makes libmicrohttpd ask clients for a certificate. */
+		tls[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, ls->ca_pem };
+		tls[3] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						  SKIFF_TLS_PRIORITIES };
 	}
 	/*
 	 * Its threads take no signal: the loop's signalfd must get SIGTERM,
@@ -560,25 +662,24 @@ int skiff_logserver_start(struct skiff_node *n, struct skiff_error *e)
 	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ls->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-				      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-				      n->kubelet_port, NULL, NULL, on_request, ls,
+	ls->daemon = MHD_start_daemon(flags, n->kubelet_port, NULL, NULL, on_request, ls,
 				      MHD_OPTION_SOCK_ADDR, &addr,
 				      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
 				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+				      MHD_OPTION_ARRAY, tls,
 				      MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ls->daemon) {
-		err = skiff_error_set(e, -EADDRINUSE, "cannot listen on %s:%u",
-				      n->node_ip_text, n->kubelet_port);
-		goto err_root;
+		err = skiff_error_set(e, -EADDRINUSE, "cannot listen on %s:%u%s",
+				      n->node_ip_text, n->kubelet_port,
+				      ls->tls ? " (or its certificate and key do not serve TLS)" : "");
+		goto err_free;
 	}
 	n->logserver = ls;
 	return 0;
-err_root:
-	free(ls->root);
+
 err_free:
-	free(ls);
+	logserver_free(ls);
 	return err;
 }
 
@@ -587,6 +688,5 @@ void skiff_logserver_stop(struct skiff_logserver *ls)
 	if (!ls)
 		return;
 	MHD_stop_daemon(ls->daemon);
-	free(ls->root);
-	free(ls);
+	logserver_free(ls);
 }

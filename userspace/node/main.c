@@ -553,6 +553,7 @@ int main(int argc, char **argv)
 	inet_ntop(AF_INET, &n.node_ip, n.node_ip_text, sizeof(n.node_ip_text));
 	if (load_kubeconfig(&kc, kubeconfig, server))
 		return 1;
+	n.kc = &kc;
 	if (skiff_logserver_start(&n, &e)) {
 		skiff_error_print(PROG ": --kubelet-port", &e);
 		skiff_kubeconfig_release(&kc);
@@ -560,6 +561,7 @@ int main(int argc, char **argv)
 	}
 	r = start(&n, &kc);
 	skiff_kubeconfig_release(&kc);
+	n.kc = NULL;
 	if (r)
 		return 1;
 	r = skiff_loop_run(n.loop);

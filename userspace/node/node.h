@@ -39,6 +39,7 @@
 
 struct skiff_kubelet;
 struct skiff_logserver;
+struct skiff_kubeconfig;
 
 /**
  * struct skiff_node - the agent
@@ -75,6 +76,8 @@ struct skiff_node {
 	uint8_t cluster_len;
 	uint32_t mtu;
 	int64_t heartbeat_ms;
+	/* the apiserver and this node's credentials (its log endpoint's too) */
+	const struct skiff_kubeconfig *kc;
 	int64_t status_reported_ms;	/* the last Node status sent */
 	bool heartbeat_started;
 
