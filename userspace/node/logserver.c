@@ -66,6 +66,7 @@
 #define READ_BLOCK (64 * 1024)
 #define APISERVER_CN "kube-apiserver"
 #define MASTERS_GROUP "system:masters"
+#define NOT_TLS_HINT " (or its certificate and key do not serve TLS)"
 
 struct skiff_logserver {
 	struct MHD_Daemon *daemon;
@@ -672,7 +673,7 @@ int skiff_logserver_start(struct skiff_node *n, struct skiff_error *e)
 	if (!ls->daemon) {
 		err = skiff_error_set(e, -EADDRINUSE, "cannot listen on %s:%u%s",
 				      n->node_ip_text, n->kubelet_port,
-				      ls->tls ? " (or its certificate and key do not serve TLS)" : "");
+				      ls->tls ? NOT_TLS_HINT : "");
 		goto err_free;
 	}
 	n->logserver = ls;
