@@ -59,7 +59,7 @@ SELFTEST_TOOLS := $(BUILD)/selftests/skiff-nltest $(BUILD)/selftests/skiff-hollo
 .SECONDARY:
 
 .PHONY: all kmod kmod-triggers userspace deps check run stop clean \
-	check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm \
+	check-unit check-cli check-lint check-api check-controllers check-node check-e2e check-nft check-vm \
 	check-node-vm check-harness
 
 all: kmod userspace
@@ -184,7 +184,7 @@ check:
 	$(Q)$(MAKE) all kmod-triggers
 	$(Q)rm -f $(SUMMARY)
 	$(Q)status=0; \
-	for suite in check-unit check-cli check-lint check-api check-controllers check-node check-nft check-vm check-node-vm check-harness; do \
+	for suite in check-unit check-cli check-lint check-api check-controllers check-node check-e2e check-nft check-vm check-node-vm check-harness; do \
 		$(MAKE) $$suite || status=1; \
 	done; \
 	echo; echo "==== summary"; cat $(SUMMARY); \
@@ -213,6 +213,10 @@ check-controllers: userspace
 # The node agent in a cluster of network namespaces, on the nft backend.
 check-node: userspace
 	$(Q)SKIFF_BACKEND=nft $(SUITE) node prove selftests/node/*.sh
+
+# The cluster of `make run`, driven by kubectl, then `make stop`.
+check-e2e: all
+	$(Q)$(SUITE) e2e prove selftests/e2e/*.sh
 
 # The data plane tests run on both backends: nft on the host, kmod in the VM.
 check-nft: userspace
