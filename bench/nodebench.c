@@ -52,6 +52,7 @@
 #include "client.h"
 #include "dataplane.h"
 #include "informer.h"
+#include "kubeconfig.h"
 #include "util.h"
 
 #define POD_NS "bench"
@@ -75,6 +76,7 @@
 
 struct opts {
 	const char *server;
+	const char *kubeconfig;	/* wins over server when given */
 	const char *node;
 	const char *root_dir;
 	const char *netns;
@@ -82,6 +84,24 @@ struct opts {
 	long pods, rate, services, changes, timeout;
 	bool scheduler;
 };
+
+/* The apiserver client: from --kubeconfig (HTTPS, a certificate) or --server. */
+static struct skiff_client *bench_client(struct skiff_loop *loop, const struct opts *o)
+{
+	struct skiff_kubeconfig kc;
+	struct skiff_client *c;
+	struct skiff_error e;
+
+	if (!o->kubeconfig)
+		return skiff_client_new(loop, o->server);
+	if (skiff_kubeconfig_load(&kc, o->kubeconfig, NULL, &e)) {
+		fprintf(stderr, "nodebench: %s\n", e.msg);
+		return NULL;
+	}
+	c = skiff_client_new_config(loop, &kc);
+	skiff_kubeconfig_release(&kc);
+	return c;
+}
 
 static int64_t mono_ns(void)
 {
@@ -472,7 +492,7 @@ static int run_pods(const struct opts *o)
 	long i, n;
 
 	b.loop = skiff_loop_new();
-	b.c = b.loop ? skiff_client_new(b.loop, o->server) : NULL;
+	b.c = b.loop ? bench_client(b.loop, o) : NULL;
 	b.rec = calloc(o->pods, sizeof(*b.rec));
 	v = calloc(o->pods, sizeof(*v));
 	if (!b.c || !b.rec || !v)
@@ -847,7 +867,7 @@ static int run_endpoints(const struct opts *o)
 		return 1;
 	}
 	b.loop = skiff_loop_new();
-	b.c = b.loop ? skiff_client_new(b.loop, o->server) : NULL;
+	b.c = b.loop ? bench_client(b.loop, o) : NULL;
 	b.svcs = calloc(o->services, sizeof(*b.svcs));
 	b.lat_ms = calloc(o->changes, sizeof(double));
 	b.notify_ms = calloc(o->changes, sizeof(double));
@@ -997,9 +1017,9 @@ fail:
 static void help(void)
 {
 	fprintf(stderr,
-		"usage: nodebench pods --server URL --node NAME [--pods N] [--rate R] [--scheduler]\n"
+		"usage: nodebench pods --server URL|--kubeconfig FILE --node NAME [--pods N] [--rate R] [--scheduler]\n"
 		"                 [--root-dir DIR] [--timeout S]\n"
-		"       nodebench endpoints --server URL [--netns PATH] [--dataplane nft|kmod]\n"
+		"       nodebench endpoints --server URL|--kubeconfig FILE [--netns PATH] [--dataplane nft|kmod]\n"
 		"                 [--services S] [--changes C] [--timeout S]\n"
 		"       nodebench resync [--dataplane nft|kmod] [--services S] [--changes C]\n");
 }
@@ -1008,6 +1028,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
+		{ "kubeconfig", required_argument, NULL, 'K' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "pods", required_argument, NULL, 'p' },
 		{ "rate", required_argument, NULL, 'r' },
@@ -1037,6 +1058,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's':
 			o.server = optarg;
+			break;
+		case 'K':
+			o.kubeconfig = optarg;
 			break;
 		case 'n':
 			o.node = optarg;

@@ -101,7 +101,7 @@ pods_round() {
 	silent0=$(silent_count)
 	agent0=$(cpu_s "$(node_pid)")
 	api0=$(cpu_s "$(cat "$API_DIR/pid")")
-	out=$(timeout $((3 * limit)) "$bench" pods --server "$API" --node a --pods "$pods" \
+	out=$(timeout $((3 * limit)) "$bench" pods --kubeconfig "$KUBECONFIG" --node a --pods "$pods" \
 		--root-dir "$NODE_ROOTS/a" --timeout "$limit" "$@" 2>> "$log")
 	rc=$?
 	if [ -z "$out" ]; then
@@ -135,7 +135,7 @@ pods_round sched --rate "$rate" --scheduler || status=1
 pods_round slow --rate 1 --pods "$slow_pods" || status=1
 
 say "endpoints: $services services, $changes changes"
-ep=$(in_node a timeout $((3 * limit)) "$bench" endpoints --server "$API" --dataplane nft \
+ep=$(in_node a timeout $((3 * limit)) "$bench" endpoints --kubeconfig "$KUBECONFIG" --dataplane nft \
 	--services "$services" --changes "$changes" --timeout "$limit" 2>> "$log")
 [ -n "$ep" ] || { status=1; ep='{}'; }
 say "$ep"
