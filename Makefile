@@ -226,10 +226,11 @@ check-vm: all
 	$(Q)$(SUITE) selftests-vm $(TOP)/scripts/vm/run.sh --timeout 2400 \
 		-- env SKIFF_BACKEND=kmod prove selftests/kmod/*.sh selftests/dataplane/*.sh
 
-# The node agent's suite again, on skiff.ko (about 8 minutes).
+# The node agent's suite and the cluster of `make run` again, on skiff.ko
+# (about 8 + N minutes).
 check-node-vm: all
-	$(Q)$(SUITE) node-vm $(TOP)/scripts/vm/run.sh --timeout 1800 \
-		-- env SKIFF_BACKEND=kmod prove selftests/node/*.sh
+	$(Q)$(SUITE) node-vm $(TOP)/scripts/vm/run.sh --timeout 2400 \
+		-- env SKIFF_BACKEND=kmod prove selftests/node/*.sh selftests/e2e/cluster.sh
 
 check-harness: all kmod-triggers
 	$(Q)$(SUITE) vm-harness prove scripts/vm/tests/*.sh

@@ -160,6 +160,16 @@ on_exit() {
 }
 trap on_exit EXIT
 
+# skiff.ko after the modules it needs (vxlan's UDP tunnel, conntrack...).
+load_skiff_ko() {
+	local dep
+
+	for dep in $(modinfo -F depends "$top/skiff.ko" | tr ',' ' '); do
+		modprobe "$dep" || return 1
+	done
+	insmod "$top/skiff.ko"
+}
+
 # ---- data plane: skiff.ko where this kernel loads it, nftables otherwise
 # (skiff-node --dataplane auto picks the module when it is loaded).
 kver=$("$top/scripts/kernel-release.sh")
@@ -168,7 +178,7 @@ if [ -d /sys/module/skiff ]; then
 elif [ "$(uname -r)" != "$kver" ]; then
 	dataplane=nftables
 	why="skiff.ko is built for Linux $kver, this kernel is $(uname -r); make check-node-vm runs the nodes on skiff.ko in the test VM"
-elif err=$(insmod "$top/skiff.ko" 2>&1); then
+elif err=$(load_skiff_ko 2>&1); then
 	touch "$RUN/loaded-skiff.ko"
 	dataplane=kmod why="skiff.ko loaded"
 else

@@ -90,6 +90,10 @@ test_make_run_starts_the_cluster() {
 		"the demo answered through its ClusterIP from another node"
 	check_match "$(cat "$SKIFF_DIR/run.out")" "export KUBECONFIG=$SKIFF_DIR/kubeconfig" \
 		"it says how to use the cluster"
+	# In the VM (SKIFF_BACKEND=kmod) the kernel is skiff.ko's: the module.
+	if [ "${SKIFF_BACKEND:-nft}" = kmod ]; then
+		check_match "$(cat "$SKIFF_DIR/run.out")" "^data plane: kmod" "skiff.ko is used"
+	fi
 	check_eq "$(k get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}')" \
 		"node1=True node2=True node3=True " "three Ready nodes"
 	check_eq "$(running_count app=web)" 3 "the demo's three web pods run"
