@@ -276,6 +276,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 # make run [NODES=N]: a local cluster, left running; make stop ends it.
 run:
+	$(Q)if [ -n "$(VM)" ]; then \
+		echo "make run VM=1: not available yet; make check-node-vm runs the same cluster" \
+			"on skiff.ko in the test VM (selftests/e2e/cluster.sh)" >&2; exit 2; fi
 	$(Q)$(TOP)/scripts/install-deps.sh
 	$(Q)$(MAKE) all
 	$(Q)NODES=$(or $(NODES),3) $(TOP)/scripts/run.sh

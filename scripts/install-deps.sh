@@ -20,7 +20,7 @@ linux-image-amd64 linux-headers-amd64 linux-source-6.1 sparse
 flex bison bc libelf-dev libssl-dev
 qemu-system-x86 busybox-static cpio kmod
 iproute2 nftables runc crun tcpdump iperf3 socat
-perl xz-utils jq file procps openssl
+perl xz-utils jq file procps openssl gnuplot-nox
 "
 # etcd for the etcd store's tests: build/tests/store_etcd and
 # selftests/apiserver/ha.sh start their own on loopback.

@@ -23,7 +23,12 @@
 #	                             (its client URL); servers started after
 #	                             it use it
 #	apiserver_spawn VAR NAME [ARGS...]  one more server on the same store,
-#	                             its URL in VAR, its log in NAME.log
+#	                             its URL in VAR, its log in NAME.log; with
+#	                             API_TLS=1 on HTTPS with $API_PKI's
+#	                             certificates, as apiserver_start. ARGS
+#	                             come last, so that they may replace the
+#	                             defaults (--listen 127.0.0.1:0): the last
+#	                             of an option counts
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -190,14 +195,18 @@ etcd_start() {
 
 apiserver_spawn() {
 	local -n __url=$1
-	local name=$2 log=$API_DIR/$2.log
+	local name=$2 log=$API_DIR/$2.log tls
 
 	shift 2
-	(skiff-apiserver --listen 127.0.0.1:0 "${API_STORE[@]}" "$@" > "$log" 2>&1 &
+	if [ "$API_TLS" = 1 ]; then
+		api_pki || fail "cannot make the certificates"
+	fi
+	read -ra tls <<< "$(api_tls_args)"
+	(skiff-apiserver --listen 127.0.0.1:0 "${API_STORE[@]}" "${tls[@]}" "$@" > "$log" 2>&1 &
 	 echo $! > "$API_DIR/$name.pid")
 	wait_for 30 grep -qs "serving on" "$log" ||
 		{ cat "$log"; fail "apiserver $name did not start"; }
-	__url=$(sed -n 's/.*serving on \(http:[^,]*\),.*/\1/p' "$log" | tail -n 1)
+	__url=$(sed -n 's/.*serving on \(https\{0,1\}:[^,]*\),.*/\1/p' "$log" | tail -n 1)
 }
 
 # acurl ARGS...: curl as the admin (with API_TLS=1: the test CA and the

@@ -27,7 +27,8 @@
 #	node_cluster_start [CM_ARGS...]  apiserver, controller manager and
 #	                                 scheduler on the underlay
 #	node_start NAME [ARGS...]        node NAME (a, b, c) with its agent;
-#	                                 waits until it is up
+#	                                 waits until it is up; its apiserver
+#	                                 is NODE_SERVER[NAME] if set, else $API
 #	node_stop NAME [SIGNAL]          stops NAME's agent (containers stay)
 #	node_agent NAME [ARGS...]        starts NAME's agent again
 #	in_node NAME CMD...              runs CMD in NAME's namespace
@@ -51,7 +52,7 @@ UNDERLAY_IP=192.168.77.1
 API_LISTEN_ADDR=$UNDERLAY_IP
 NODE_IMAGES=$API_DIR/images
 NODE_ROOTS=$API_DIR/nodes
-declare -A NODE_NS
+declare -A NODE_NS NODE_SERVER
 
 underlay_up() {
 	ip link set lo up
@@ -90,7 +91,7 @@ node_agent() {
 		skiffctl certs issue --dir "$API_PKI" node "$name" --san "$ip" > /dev/null ||
 			fail "cannot issue node $name's certificate"
 	fi
-	api_kubeconfig "node-$name" "$API_DIR/node-$name.conf"
+	API=${NODE_SERVER[$name]:-$API} api_kubeconfig "node-$name" "$API_DIR/node-$name.conf"
 	daemon_start "node-$name" nsenter --net="/run/netns/$ns" \
 		skiff-node --kubeconfig "$API_DIR/node-$name.conf" --node-name "$name" \
 		--node-ip "$ip" \

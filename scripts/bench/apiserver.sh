@@ -6,7 +6,8 @@
 # fresh --data-dir under /tmp), then on an etcd started here on loopback
 # when etcd is installed (Debian package etcd-server) and the apiserver
 # can use it; keeps the progress in build/bench/apiserver.log (the servers'
-# logs in build/bench/apiserver-logs/) and rewrites
+# logs in build/bench/apiserver-logs/), writes its figures to
+# build/bench/apiserver.json (see scripts/bench/lib.sh) and rewrites
 # the "API server" section of Documentation/benchmarks.md (between its
 # markers; appended when missing), leaving the rest of the page alone.
 #
@@ -88,6 +89,7 @@ others() {
 	     "$(pgrep -c qemu-system) qemu-system process(es)"
 }
 load_before=$(others)
+bench_json_begin
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # run NAME ARGS...: apibench with its KEY VALUE lines in $work/NAME.out.
@@ -349,4 +351,83 @@ EOF
 
 bench_write_section "$doc" "$begin" "$end" "$section"
 say "wrote the API server section of ${doc#"$top"/}"
+
+# ---- the figures, for the report (make bench-report) -----------------------
+
+# kb2mb KB: megabytes, or "-".
+kb2mb() {
+	awk -v k="$1" 'BEGIN { if (k ~ /^[0-9.]+$/) printf "%.1f", k / 1024; else print "-" }'
+}
+# afig KEY VALUE_EMBEDDED VALUE_ETCD UNIT NAME BETTER CHART X: one figure of
+# each store, the embedded one compared with etcd's; $T is the embedded
+# store's target, $TE etcd's (OP:LIMIT, may be empty).
+afig() {
+	local key=$1 unit=$4 name=$5 better=$6 chart=$7 x=$8
+
+	bench_fig "embedded.$key" "$2" "$unit" "$name, embedded store" better="$better" \
+		base="etcd.$key" target="${T:-}" chart="$chart" series="embedded store" x="$x"
+	bench_fig "etcd.$key" "$3" "$unit" "$name, etcd" better="$better" \
+		target="${TE:-}" chart="$chart" series=etcd x="$x"
+}
+# afig_v KEY UNIT NAME BETTER CHART X: afig of apibench's KEY.
+afig_v() {
+	local key=$1
+
+	shift
+	afig "$key" "$(v embedded "$key")" "$(v etcd "$key")" "$@"
+}
+for c in "${conn_list[@]}"; do
+	T=">=:5000" afig_v "write.$c.rate" "/s" "durable writes/s, $c connections" higher \
+		"Durable writes/s" "$c connections"
+	afig_v "write.$c.p50_ms" ms "write latency p50, $c connections" lower \
+		"Write latency" "p50, $c conns"
+	T="<=:100" TE="<=:100" afig_v "write.$c.p99_ms" ms "write latency p99, $c connections" \
+		lower "Write latency" "p99, $c conns"
+done
+if [ -n "$threads" ]; then
+	bench_fig "threads.write.$last_conns.rate" "$(v threads "write.$last_conns.rate")" /s \
+		"durable writes/s, $last_conns connections, --threads $threads, embedded store" \
+		better=higher target=">=:5000" chart="Durable writes/s" \
+		series="embedded, --threads $threads" x="$last_conns connections"
+fi
+afig_v watch.send_p50_ms ms "watch event delivery to $watchers watchers p50" lower \
+	"Watch event delivery to $watchers watchers" p50
+T="<=:50" TE="<=:50" afig_v watch.send_p99_ms ms \
+	"watch event delivery to $watchers watchers p99" lower \
+	"Watch event delivery to $watchers watchers" p99
+afig_v list.full_ms ms "list of all pods, one GET" lower "List of all pods" "one GET"
+afig_v list.paged_ms ms "list of all pods in limit=500 pages" lower "List of all pods" \
+	"limit=500 pages"
+T="<=:20" afig rss.idle_mb "$(kb2mb "$(v embedded rss.idle_kb)")" \
+	"$(kb2mb "$(v etcd rss.idle_kb)")" MB "skiff-apiserver resident memory idle after start" lower \
+	"Resident memory (VmRSS)" "idle"
+afig rss.list_mb "$(kb2mb "$(v embedded rss.list_kb)")" "$(kb2mb "$(v etcd rss.list_kb)")" \
+	MB "skiff-apiserver resident memory with all pods stored" lower "Resident memory (VmRSS)" "pods stored"
+afig rss.watch_mb "$(kb2mb "$(v embedded rss.watch_kb)")" \
+	"$(kb2mb "$(v etcd rss.watch_kb)")" MB "skiff-apiserver resident memory with $watchers watches open" \
+	lower "Resident memory (VmRSS)" "$watchers watches"
+bench_fig embedded.start.fresh.median_ms "$(v embedded start.fresh.median_ms)" ms \
+	"start to first answered request, fresh data dir, median, embedded store" \
+	better=lower target="<=:100" chart="Start to first answered request" \
+	series="embedded store" x="fresh data dir"
+T="<=:100" afig_v start.restart.median_ms ms \
+	"start to first answered request, existing data, median" lower \
+	"Start to first answered request" "existing data"
+
+# raw FILE: apibench's KEY VALUE lines as an object.
+raw() {
+	jq -nR '[inputs | split(" ") | { key: .[0], value: (.[1:] | join(" ")
+		| (tonumber? // .)) }] | from_entries' < "$1" 2>/dev/null || echo null
+}
+extra=$(jq -cn --arg etcd "$etcd_version" --arg note "$etcd_note" --arg before "$load_before" \
+	--arg after "$load_after" \
+	'{ etcd_version: $etcd, etcd_note: $note, load_before: $before, load_after: $after }')
+raws=$(for s in embedded threads etcd; do
+	[ -f "$work/$s.out" ] && jq -cn --arg s "$s" --argjson r "$(raw "$work/$s.out")" '{ ($s): $r }'
+done | jq -cs 'add // {}')
+json=$top/build/bench/apiserver.json
+complete=false
+[ "$embedded_rc" = 0 ] && complete=true
+bench_json_write "$json" apiserver "$complete" "$cmd" "$extra" "$raws"
+say "wrote ${json#"$top"/}"
 [ "$embedded_rc" = 0 ]

@@ -30,8 +30,10 @@
 #
 # Prints progress lines "bench: ..." and, at the end, the results as
 # markdown between the lines "==== skiff-bench results begin ====" and
-# "==== skiff-bench results end ====" (the guest cannot write the checkout:
-# the host picks the table out of the console). Knobs (environment):
+# "==== skiff-bench results end ====", then each figure as a line "KEY
+# VALUE" between "==== skiff-bench figures begin ====" and "... end ===="
+# (the guest cannot write the checkout: the host picks them out of the
+# console). Knobs (environment):
 #
 #   BENCH_SETUPS     setups to run (default "kmod nft ipt")
 #   BENCH_PROG_NS    N for programming and updates (default "1000 10000 30000 100000")
@@ -615,6 +617,12 @@ main() {
 	echo "==== skiff-bench results begin ===="
 	report
 	echo "==== skiff-bench results end ===="
+	# The same figures as KEY VALUE lines, for build/bench/dataplane.json.
+	echo "==== skiff-bench figures begin ===="
+	for t in "${!R[@]}"; do
+		echo "$t ${R[$t]}"
+	done
+	echo "==== skiff-bench figures end ===="
 }
 
 main

@@ -6,7 +6,8 @@
 # in build/bench/dataplane.log and rewrites its section of
 # Documentation/benchmarks.md (between its markers) from
 # the table the guest prints between its markers (the guest cannot write the
-# checkout).
+# checkout), and build/bench/dataplane.json (see scripts/bench/lib.sh) from
+# the figures it prints after it.
 #
 # The defaults are sized to finish in about 25 minutes under TCG on the
 # 2-core machines here; any BENCH_* knob of dataplane-vm.sh set in the
@@ -25,13 +26,17 @@ source "$top/scripts/bench/lib.sh"
 
 # The knobs, passed to the guest explicitly: the guest's environment is not
 # the host's, and the page must say exactly what ran.
+setups=${BENCH_SETUPS:-kmod nft ipt}
+prog_ns=${BENCH_PROG_NS:-1000 10000 30000 100000}
+# 100000 for nft and the iptables layout would take most of the budget to
+# program under TCG; kmod's is the one a target needs.
+kmod_only_ns=${BENCH_KMOD_ONLY_NS:-100000}
+rate_ns=${BENCH_RATE_NS:-1 1000 10000 30000}
 knobs=(
-	"BENCH_SETUPS=${BENCH_SETUPS:-kmod nft ipt}"
-	"BENCH_PROG_NS=${BENCH_PROG_NS:-1000 10000 30000 100000}"
-	# 100000 for nft and the iptables layout would take most of the
-	# budget to program under TCG; kmod's is the one a target needs.
-	"BENCH_KMOD_ONLY_NS=${BENCH_KMOD_ONLY_NS:-100000}"
-	"BENCH_RATE_NS=${BENCH_RATE_NS:-1 1000 10000 30000}"
+	"BENCH_SETUPS=$setups"
+	"BENCH_PROG_NS=$prog_ns"
+	"BENCH_KMOD_ONLY_NS=$kmod_only_ns"
+	"BENCH_RATE_NS=$rate_ns"
 	"BENCH_DURATION=${BENCH_DURATION:-3}"
 	"BENCH_SAMPLES=${BENCH_SAMPLES:-5}"
 	"BENCH_UPDATES=${BENCH_UPDATES:-5}"
@@ -57,6 +62,7 @@ mkdir -p "$(dirname "$log")"
 echo "bench: $shown"
 echo "bench: console in ${log#"$top"/}"
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
+bench_json_begin
 cd "$top" || exit 1
 "${cmd[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
@@ -160,6 +166,94 @@ EOF
 })
 bench_write_section "$doc" "$begin" "$end" "$section"
 echo "bench: wrote the data plane section of ${doc#"$top"/} (run.sh exit $rc)"
+
+# ---- the figures, for the report (make bench-report) ----
+
+declare -A D
+while read -r k val; do
+	[ -n "$k" ] && D[$k]=$val
+done < <(tr -d '\r' < "$log" |
+	sed -n '/^==== skiff-bench figures begin ====$/,/^==== skiff-bench figures end ====$/p' |
+	sed '1d;$d')
+d() { # d KEY: a figure of the guest, "-" when it has none
+	echo "${D[$1]:--}"
+}
+name_of() {
+	case $1 in
+	kmod) echo kmod ;;
+	nft) echo nft ;;
+	ipt) echo iptables-style ;;
+	esac
+}
+# dfig KIND N UNIT BETTER WHAT CHART [TARGET]: KIND (rate, prog, add, del) at
+# N services of each setup, kmod's compared with nft's and iptables-style's.
+dfig() {
+	local kind=$1 n=$2 unit=$3 better=$4 what=$5 chart=$6 target=${7:-} s base t
+
+	for s in kmod nft ipt; do
+		[ "$s" != kmod ] && grep -qw -- "$n" <<< "$kmod_only_ns" && continue
+		base=""
+		t=""
+		[ "$s" = kmod ] && base="$kind.nft.$n,$kind.ipt.$n" t=$target
+		bench_fig "$kind.$s.$n" "$(d "$kind,$s,$n")" "$unit" "$(name_of $s): $what, $n services" \
+			better="$better" base="$base" target="$t" chart="$chart" \
+			series="$(name_of $s)" x="$n"
+	done
+}
+for n in $rate_ns; do
+	dfig rate "$n" conn/s higher "new TCP connections/s through a ClusterIP" \
+		"New TCP connections/s through a ClusterIP, by services"
+done
+for n in $prog_ns; do
+	t=""
+	[ "$n" = 100000 ] && t="<=:10"
+	dfig prog "$n" ms lower "programming N services from none" \
+		"Programming N services from none (ms)"
+	dfig add "$n" ms lower "adding one service with N present" \
+		"Adding one service with N present (ms)" "$t"
+	dfig del "$n" ms lower "removing one service with N present" \
+		"Removing one service with N present (ms)" "$t"
+done
+bench_fig tput.kmod "$(d tput,kmod)" Gbit/s "kmod (skiff.ko) overlay: single-stream TCP throughput" \
+	better=higher base=tput.nft chart="Single-stream TCP throughput, pod to pod" \
+	series="kmod (skiff.ko)" x="across nodes"
+bench_fig tput.nft "$(d tput,nft)" Gbit/s "Linux vxlan overlay: single-stream TCP throughput" \
+	better=higher chart="Single-stream TCP throughput, pod to pod" \
+	series="Linux vxlan" x="across nodes"
+# The targets that are not one figure's: kmod's connections/s flat (the
+# lowest over the highest), and kmod at least as fast as nft everywhere
+# (its smallest advantage over nft, over every comparison above).
+flat=$(for n in $rate_ns; do d "rate,kmod,$n"; done | awk '
+	$1 !~ /^[0-9.]+$/ { bad = 1 } { v = $1 + 0; if (NR == 1 || v < lo) lo = v; if (v > hi) hi = v }
+	END { if (bad || !NR || hi == 0) print "-"; else printf "%.3f", lo / hi }')
+bench_fig rate.kmod.flat "$flat" ratio \
+	"kmod: lowest over highest connections/s from $(echo $rate_ns | tr ' ' '-') services" \
+	better=higher target=">=:0.9"
+least=$({
+	for n in $rate_ns; do echo "h $(d "rate,kmod,$n") $(d "rate,nft,$n")"; done
+	for n in $prog_ns; do
+		grep -qw -- "$n" <<< "$kmod_only_ns" && continue
+		for k in prog add del; do echo "l $(d "$k,kmod,$n") $(d "$k,nft,$n")"; done
+	done
+	echo "h $(d tput,kmod) $(d tput,nft)"
+	} | awk '
+	$2 !~ /^[0-9.]+$/ || $3 !~ /^[0-9.]+$/ { bad = 1; next }
+	{ a = $1 == "h" ? ($3 > 0 ? $2 / $3 : 1e9) : ($2 > 0 ? $3 / $2 : 1e9)
+	  if (!n++ || a < lo) lo = a }
+	END { if (bad || !n) print "-"; else printf "%.3f", lo }')
+bench_fig kmod_vs_nft.least "$least" ratio \
+	"kmod: its smallest advantage over nft (nft's time over kmod's, kmod's rate over nft's)" \
+	better=higher target=">=:1"
+complete=false
+[ "$rc" = 0 ] && complete=true
+json=$top/build/bench/dataplane.json
+bench_json_write "$json" dataplane "$complete" "$shown" \
+	"$(jq -cn --arg k "$kernel" --arg n "$notes" \
+		'{ guest_kernel: $k, emulated: "qemu TCG, 4096 MB", notes: $n }')" \
+	"$(for k in "${!D[@]}"; do echo "$k ${D[$k]}"; done |
+		jq -nR '[inputs | split(" ") | { key: .[0], value: (.[1] | tonumber? // .) }]
+			| from_entries')"
+echo "bench: wrote ${json#"$top"/}"
 # A run that failed (kernel warning, timeout) still leaves its table, but
 # must not pass for a good one.
 [ "$rc" = 0 ] || exit 1

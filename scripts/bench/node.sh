@@ -25,7 +25,8 @@
 # round).
 #
 # Progress in build/bench/node.log, the daemons' logs in
-# build/bench/node-logs/; rewrites the "Node agent" section of
+# build/bench/node-logs/; writes its figures to build/bench/node.json
+# (see scripts/bench/lib.sh) and rewrites the "Node agent" section of
 # Documentation/benchmarks.md between its markers (appended when missing).
 # Not a test: no figure fails it. Exit status 0 when every round finished.
 # Whatever happens, the node's containers, mounts and namespaces go at
@@ -120,6 +121,7 @@ pods_round() {
 
 status=0
 start=$SECONDS
+bench_json_begin
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 say "cluster: apiserver, controller manager, scheduler; node a on nft"
 # The node lifecycle's Kubernetes defaults, not the selftests' short ones:
@@ -310,4 +312,65 @@ EOF
 
 bench_write_section "$doc" "$begin" "$end" "$section"
 say "wrote the Node agent section of ${doc#"$top"/}"
+
+# ---- the figures, for the report (make bench-report) ----
+
+pos() { # pos X: X when a number >= 0 (nodebench says -1 for none), else "-"
+	awk -v x="$1" 'BEGIN { print (x ~ /^[0-9.]+$/) ? x : "-" }'
+}
+rounds=(burst "$pods at once" paced "$rate/s" sched "$rate/s, scheduler" slow "1/s")
+for ((i = 0; i < ${#rounds[@]}; i += 2)); do
+	r=${rounds[i]}
+	label=${rounds[i + 1]}
+	for p in p50 p90 p99 max; do
+		t=""
+		[ "$p" = p99 ] && t="<=:1000"
+		bench_fig "pods.$r.${p}_ms" "$(pos "$(f "$r" ".${p}_ms")")" ms \
+			"pod startup $p, $label" better=lower target="$t" \
+			chart="Pod startup latency by round" series="$p" x="$label"
+	done
+	bench_fig "pods.$r.all_running_s" "$(pos "$(f "$r" .all_running_s)")" s \
+		"pod startup, $label: first create to all Running" better=lower
+done
+for p in p50 p90 p99 max; do
+	t=""
+	[ "$p" = p99 ] && t="<=:50"
+	bench_fig "endpoints.notified.${p}_ms" "$(pos "$(e ".notified_${p}_ms")")" ms \
+		"endpoints change to programmed (notified) $p, $services services" \
+		better=lower target="$t" chart="Endpoints change to data plane programmed" \
+		series=notified x="$p"
+	bench_fig "endpoints.listed.${p}_ms" "$(pos "$(e ".${p}_ms")")" ms \
+		"endpoints change to programmed (listed) $p, $services services" \
+		better=lower target="$t" chart="Endpoints change to data plane programmed" \
+		series=listed x="$p"
+done
+# The baseline: a proxy that resyncs the whole table on every change.
+while read -r line; do
+	[ -n "$line" ] || continue
+	n=$(jq -r .services <<< "$line")
+	for p in p50 p99; do
+		bench_fig "resync.$n.set_${p}_ms" "$(jq -r ".set_${p}_ms" <<< "$line")" ms \
+			"one service change as one service_set, $p, $n services (nft)" \
+			better=lower base="resync.$n.sync_${p}_ms" \
+			chart="One service change: service_set vs a full resync" \
+			series="service_set $p" x="$n services"
+		bench_fig "resync.$n.sync_${p}_ms" "$(jq -r ".sync_${p}_ms" <<< "$line")" ms \
+			"one service change as a full resync, $p, $n services (nft)" \
+			better=lower chart="One service change: service_set vs a full resync" \
+			series="full resync $p" x="$n services"
+	done
+done <<< "$base"
+raws=$(for r in burst paced sched slow; do
+	jq -c --arg r "$r" '{ ($r): . }' "$API_DIR/$r.json" 2>/dev/null
+done; jq -c '{ endpoints: . }' <<< "$ep" 2>/dev/null
+printf '%s' "$base" | jq -cs '{ resync: . }')
+json=$top/build/bench/node.json
+complete=false
+[ "$status" = 0 ] && complete=true
+bench_json_write "$json" node "$complete" \
+	"BENCH_PODS=$pods BENCH_RATE=$rate BENCH_SERVICES=$services BENCH_CHANGES=$changes BENCH_SLOW_PODS=$slow_pods make bench-node" \
+	"$(jq -cn --arg runc "$runc_version" --arg l0 "$load0" --arg l1 "$load1" \
+		'{ runc: $runc, load_before: $l0, load_after: $l1 }')" \
+	"$(jq -cs 'add // {}' <<< "$raws")"
+say "wrote ${json#"$top"/}"
 exit $status

@@ -15,7 +15,9 @@
 # BENCH_REPLICAS (1000), BENCH_TIMEOUT (600 s per run).
 #
 # Progress in build/bench/scheduler.log, the daemons' logs in
-# build/bench/scheduler-logs/; rewrites the "Scheduler" section of
+# build/bench/scheduler-logs/; writes its figures to
+# build/bench/scheduler.json (see scripts/bench/lib.sh) and rewrites the
+# "Scheduler" section of
 # Documentation/benchmarks.md between its markers (appended when missing).
 # Not a test: no figure fails it. Exit status 0 when every run finished.
 
@@ -115,7 +117,9 @@ rss_mb() {
 }
 
 rows=""
+raws=()
 status=0
+bench_json_begin
 IFS=, read -r -a counts <<< "$node_counts"
 for n in "${counts[@]}"; do
 	say "$pods pods onto $n nodes"
@@ -131,6 +135,7 @@ for n in "${counts[@]}"; do
 		continue
 	fi
 	say "$out"
+	raws+=("$(jq -c --argjson n "$n" '{ nodes: $n } + .' <<< "$out")")
 	rows+="| $n | $pods | $(jq -r .pods_per_s <<< "$out") | $(jq -r .p50_ms <<< "$out") | $(jq -r .p99_ms <<< "$out") | $(cpu_s "$SCHED_PID") s | $(rss_mb "$SCHED_PID") MB |"$'\n'
 done
 
@@ -141,6 +146,7 @@ if cluster deployment 100 cm; then
 		--timeout "$limit" 2>> "$log")
 	if [ -n "$out" ]; then
 		say "$out"
+		raws+=("$(jq -c '{ deployment: . }' <<< "$out")")
 		deploy="$(jq -r .seconds <<< "$out") s"
 	else
 		status=1
@@ -185,4 +191,31 @@ EOF
 
 bench_write_section "$doc" "$begin" "$end" "$section"
 say "wrote the Scheduler section of ${doc#"$top"/}"
+
+# The figures, for the report (make bench-report): no baseline here; the
+# target is the 5,000-node run's.
+for n in "${counts[@]}"; do
+	r=$(printf '%s\n' "${raws[@]}" | jq -c --argjson n "$n" 'select(.nodes == $n)' 2>/dev/null)
+	[ -n "$r" ] || r='{}'
+	t=""
+	[ "$n" = 5000 ] && t=">=:1000"
+	bench_fig "nodes.$n.pods_per_s" "$(jq -r '.pods_per_s // "-"' <<< "$r")" pods/s \
+		"pods bound/s, $pods pods onto $n nodes" better=higher target="$t" \
+		chart="Scheduler throughput by node count" series="pods/s" x="$n nodes"
+	bench_fig "nodes.$n.p50_ms" "$(jq -r '.p50_ms // "-"' <<< "$r")" ms \
+		"binding latency p50, $n nodes" better=lower chart="Binding latency by node count" \
+		series=p50 x="$n nodes"
+	bench_fig "nodes.$n.p99_ms" "$(jq -r '.p99_ms // "-"' <<< "$r")" ms \
+		"binding latency p99, $n nodes" better=lower chart="Binding latency by node count" \
+		series=p99 x="$n nodes"
+done
+bench_fig deployment.seconds "${deploy% s}" s \
+	"Deployment of $replicas replicas, creation to last pod bound" better=lower
+json=$top/build/bench/scheduler.json
+complete=false
+[ "$status" = 0 ] && complete=true
+bench_json_write "$json" scheduler "$complete" \
+	"BENCH_NODES=$node_counts BENCH_PODS=$pods BENCH_REPLICAS=$replicas make bench-scheduler" \
+	"{}" "$(printf '%s\n' "${raws[@]}" | jq -cs .)"
+say "wrote ${json#"$top"/}"
 exit $status

@@ -13,7 +13,12 @@
 #define SKIFF_CTL_H
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
 
+#include <jansson.h>
+
+#include "client.h"
 #include "error.h"
 
 #define SKIFF_CTL_OK 0
@@ -58,6 +63,13 @@ struct skiff_ctl_command {
 int skiff_ctl_help(int argc, char **argv);
 int skiff_ctl_version(int argc, char **argv);
 int skiff_ctl_certs(int argc, char **argv);
+int skiff_ctl_get(int argc, char **argv);	/* get.c */
+int skiff_ctl_describe(int argc, char **argv);	/* get.c */
+int skiff_ctl_apply(int argc, char **argv);	/* apply.c */
+int skiff_ctl_delete(int argc, char **argv);	/* apply.c */
+int skiff_ctl_rollout(int argc, char **argv);	/* rollout.c */
+int skiff_ctl_node(int argc, char **argv);	/* node.c */
+int skiff_ctl_image(int argc, char **argv);	/* image.c */
 
 /*
  * Prints "skiffctl: MESSAGE" then @usage (NULL: skiffctl's own) on stderr;
@@ -76,5 +88,117 @@ int skiff_ctl_option_error(const char *usage, const char *cmd, int c, char **arg
 
 /* Prints "skiffctl: WHAT: why" (@e's message, else strerror); returns 1. */
 int skiff_ctl_fail(const char *what, const struct skiff_error *e);
+
+/* ---- common.c: what the commands that talk to the apiserver share ---- */
+
+/**
+ * struct skiff_ctl_kind - a kind and the words users call it by
+ * @api: where it lives (client.h)
+ * @singular: "deployment"
+ * @short_name: "deploy", NULL when it has none
+ * @group: "apps", "" for the core group
+ */
+struct skiff_ctl_kind {
+	const struct skiff_kind *api;
+	const char *singular;
+	const char *short_name;
+	const char *group;
+};
+
+/* The kinds skiffctl knows, ended by one whose @api is NULL. */
+extern const struct skiff_ctl_kind skiff_ctl_kinds[];
+/* Their names for a message: "pods (po), nodes (no), ...". */
+extern const char skiff_ctl_kind_names[];
+
+/*
+ * A kind by a user's word, as kubectl takes them, case-insensitive:
+ * plural, singular, short name or Kind, alone or with ".GROUP"
+ * ("deployments.apps"); NULL when none.
+ */
+const struct skiff_ctl_kind *skiff_ctl_kind_find(const char *word);
+/* A kind by a manifest's apiVersion and kind; NULL when skiffctl has none. */
+const struct skiff_ctl_kind *skiff_ctl_kind_of(const char *api_version, const char *kind);
+/* "deployment.apps", "pod": how kubectl names a kind in its messages. */
+void skiff_ctl_kind_ref(const struct skiff_ctl_kind *k, char *out, size_t size);
+/*
+ * "TYPE/NAME" into @type and *@name (into @arg), or "TYPE" alone (*@name
+ * NULL); -EINVAL when malformed ("/x", "a/", "a/b/c").
+ */
+int skiff_ctl_split_ref(const char *arg, char *type, size_t size, const char **name);
+
+/**
+ * struct skiff_ctl_conn - a connection to the apiserver of the kubeconfig
+ * @c: the client (synchronous calls only: no loop)
+ * @ns: -n NS, else the context's namespace, else "default"
+ * @ns_given: -n was given
+ * @error: the last network or TLS failure, in libcurl's words
+ */
+struct skiff_ctl_conn {
+	struct skiff_client *c;
+	char *ns;
+	bool ns_given;
+	char error[256];
+};
+
+/*
+ * Reads the kubeconfig as kubectl: --kubeconfig, else the first file of
+ * $KUBECONFIG that exists, else ~/.kube/config. @ns is -n's (NULL: not
+ * given). 0, or SKIFF_CTL_FAIL after saying why.
+ */
+int skiff_ctl_connect(struct skiff_ctl_conn *conn, const char *ns);
+void skiff_ctl_disconnect(struct skiff_ctl_conn *conn);
+
+/* skiff_client_call, remembering a network failure in @conn->error. */
+long skiff_ctl_call(struct skiff_ctl_conn *conn, const char *method, const char *path,
+		    const char *type, const json_t *body, json_t **answer);
+/* GET @path as a meta.k8s.io/v1 Table (the columns kubectl shows). */
+long skiff_ctl_get_table(struct skiff_ctl_conn *conn, const char *path, json_t **answer);
+
+/*
+ * A failed answer on stderr as kubectl says it: "Error from server
+ * (NotFound): WHEN: message", or "Unable to connect to the server: ..."
+ * (@code 0). @when may be NULL. Returns SKIFF_CTL_FAIL.
+ */
+int skiff_ctl_server_error(struct skiff_ctl_conn *conn, long code, const json_t *answer,
+			   const char *when);
+
+/* @s escaped for a URL's query (malloc'd), or NULL. */
+char *skiff_ctl_escape(const char *s);
+/*
+ * The path of @k's collection in @ns (NULL: every namespace) with a label
+ * and a field selector (each may be NULL), escaped; malloc'd or NULL.
+ */
+char *skiff_ctl_list_path(const struct skiff_ctl_kind *k, const char *ns,
+			  const char *labels, const char *fields);
+
+/*
+ * Text in columns as kubectl writes it through Go's text/tabwriter: cells
+ * end with a tab, lines with a newline; columns are as wide as their
+ * widest cell plus @padding, at least @minwidth. get's tables use (6, 3),
+ * describe (0, 2), as kubectl.
+ */
+struct skiff_ctl_tab;
+struct skiff_ctl_tab *skiff_ctl_tab_new(int minwidth, int padding);
+void skiff_ctl_tab_printf(struct skiff_ctl_tab *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Writes what was printed, aligned, to @out, and frees @t. */
+void skiff_ctl_tab_flush(struct skiff_ctl_tab *t, FILE *out);
+
+/* Kubernetes' HumanDuration (45s, 3m20s, 5h, 2d3h), kubectl's AGE. */
+void skiff_ctl_human_duration(long long seconds, char *out, size_t size);
+/* The age of a Kubernetes time stamp, "<unknown>" when there is none. */
+void skiff_ctl_age(const char *stamp, char *out, size_t size);
+
+/*
+ * @obj on stdout as kubectl -o json (keys sorted, 4 spaces) or -o yaml;
+ * SKIFF_CTL_OK or SKIFF_CTL_FAIL.
+ */
+int skiff_ctl_print(const json_t *obj, bool yaml);
+
+/* Milliseconds of the monotonic clock. */
+long long skiff_ctl_now_ms(void);
+/* --timeout's value: 0 and *@ms, or a usage error's exit status. */
+int skiff_ctl_parse_timeout(const char *usage, const char *what, const char *text,
+			    long long *ms);
 
 #endif /* SKIFF_CTL_H */
