@@ -269,6 +269,18 @@ bench-scheduler: userspace $(BUILD)/bench/schedbench
 bench-node: userspace $(BUILD)/bench/nodebench
 	$(Q)$(TOP)/scripts/bench/node.sh
 
+# make bench: every benchmark, one at a time (they measure time), then the
+# report (Documentation/benchmarks/report.md and its plots); a bench that
+# fails does not stop the others, but fails the whole.
+.PHONY: bench bench-report
+bench:
+	$(Q)rc=0; for b in dataplane apiserver scheduler node; do \
+		$(MAKE) bench-$$b || rc=1; \
+	done; $(MAKE) bench-report && exit $$rc
+
+bench-report:
+	$(Q)$(TOP)/scripts/bench/report.sh
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      bench/$(notdir $@)")

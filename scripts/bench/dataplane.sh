@@ -208,11 +208,11 @@ for n in $prog_ns; do
 	t=""
 	[ "$n" = 100000 ] && t="<=:10"
 	dfig prog "$n" ms lower "programming N services from none" \
-		"Programming N services from none (ms)"
+		"Programming N services from none"
 	dfig add "$n" ms lower "adding one service with N present" \
-		"Adding one service with N present (ms)" "$t"
+		"Adding one service with N present" "$t"
 	dfig del "$n" ms lower "removing one service with N present" \
-		"Removing one service with N present (ms)" "$t"
+		"Removing one service with N present" "$t"
 done
 bench_fig tput.kmod "$(d tput,kmod)" Gbit/s "kmod (skiff.ko) overlay: single-stream TCP throughput" \
 	better=higher base=tput.nft chart="Single-stream TCP throughput, pod to pod" \
@@ -226,8 +226,8 @@ bench_fig tput.nft "$(d tput,nft)" Gbit/s "Linux vxlan overlay: single-stream TC
 flat=$(for n in $rate_ns; do d "rate,kmod,$n"; done | awk '
 	$1 !~ /^[0-9.]+$/ { bad = 1 } { v = $1 + 0; if (NR == 1 || v < lo) lo = v; if (v > hi) hi = v }
 	END { if (bad || !NR || hi == 0) print "-"; else printf "%.3f", lo / hi }')
-bench_fig rate.kmod.flat "$flat" ratio \
-	"kmod: lowest over highest connections/s from $(echo $rate_ns | tr ' ' '-') services" \
+bench_fig rate.kmod.flat "$flat" "" \
+	"kmod: lowest over highest connections/s from ${rate_ns// /-} services" \
 	better=higher target=">=:0.9"
 least=$({
 	for n in $rate_ns; do echo "h $(d "rate,kmod,$n") $(d "rate,nft,$n")"; done
@@ -241,7 +241,7 @@ least=$({
 	{ a = $1 == "h" ? ($3 > 0 ? $2 / $3 : 1e9) : ($2 > 0 ? $3 / $2 : 1e9)
 	  if (!n++ || a < lo) lo = a }
 	END { if (bad || !n) print "-"; else printf "%.3f", lo }')
-bench_fig kmod_vs_nft.least "$least" ratio \
+bench_fig kmod_vs_nft.least "$least" "" \
 	"kmod: its smallest advantage over nft (nft's time over kmod's, kmod's rate over nft's)" \
 	better=higher target=">=:1"
 complete=false
