@@ -8,7 +8,7 @@
  *	objects.c    create, get, list, update, patch, delete of any kind
  *	meta.c       metadata rules: names, uid, timestamps, generation
  *	watch.c      ?watch=1 streams fed by the store's notifications
- *	logs.c       pods/NAME/log, proxied to the kubelet of the pod's node
+ *	logs.c       pods/NAME/log and nodes/NAME/proxy, from the kubelets
  *	auth.c       TLS, authentication, authorization (auth.h)
  *	table.c      the Table rendering kubectl get asks for
  *	status.c     Status objects for every error
@@ -79,7 +79,8 @@ struct apiserver {
  * @res: the resource the path names (NULL: not a resource path)
  * @namespace: the namespace in the path, or NULL
  * @name: the object name in the path, or NULL
- * @subresource: status, scale, binding, log, finalize, or NULL
+ * @subresource: status, scale, binding, log, finalize, proxy, or NULL
+ * @subpath: for nodes/NAME/proxy/PATH, "/PATH" (URL-decoded), else NULL
  * @user: who sent it (set before it is dispatched)
  */
 struct api_request {
@@ -94,6 +95,7 @@ struct api_request {
 	char *namespace;
 	char *name;
 	char *subresource;
+	char *subpath;
 	const struct auth_user *user;
 };
 
@@ -216,6 +218,8 @@ size_t watch_hub_count(struct watch_hub *hub);
 enum MHD_Result logs_handle(struct api_request *req);
 /* Ends every log stream (before the daemon stops). */
 void logs_shutdown(void);
+/* GET nodes/NAME/proxy/PATH: the node's PATH, as its kubelet answers. */
+enum MHD_Result node_proxy_handle(struct api_request *req);
 
 /* table.c: a Table of @list's items (or one object) for kubectl get. */
 json_t *table_render(const struct api_resource *res, json_t *items,

@@ -1135,6 +1135,10 @@ static bool authorize(struct api_request *req, const struct auth_user *u,
 {
 	const char *node;
 
+	/*
+	 * Everything, nodes/proxy included: that one is admin-level (a node's
+	 * whole kubelet API), which no other policy below grants.
+	 */
 	if (in_group(u, GROUP_MASTERS) || !strcmp(u->name, USER_CONTROLLER_MANAGER))
 		return true;
 	if (!a->resource_request)

@@ -93,6 +93,12 @@ static json_t *resource_list(const char *group, const char *version,
 					      resource_entry(res, "log", "Pod",
 							     get));
 		}
+		/* Kubernetes' verbs are every method: here GET only. */
+		if (!strcmp(res->plural, "nodes"))
+			json_array_append_new(list,
+					      resource_entry(res, "proxy",
+							     "NodeProxyOptions",
+							     get));
 		if (!strcmp(res->plural, "namespaces"))
 			json_array_append_new(list,
 					      resource_entry(res, "finalize",

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * GET pods/NAME/log: a container's output, fetched from the kubelet of the
- * pod's node as Kubernetes' apiserver does (pkg/registry/core/pod):
+ * GET pods/NAME/log and nodes/NAME/proxy/PATH: what the kubelet of a node
+ * answers, fetched as Kubernetes' apiserver does (pkg/registry/core/pod
+ * and core/node); both go through kubelet_get().
+ *
+ * pods/NAME/log, a container's output:
  *
  *  - the options are checked here (PodLogOptions: follow, previous,
  *    timestamps, tailLines, limitBytes, sinceSeconds, sinceTime, container),
@@ -16,6 +19,13 @@
  *    --kubelet-certificate-authority) it is https:// instead, the apiserver
  *    showing that certificate; the kubelet's own is checked against that
  *    CA when one is given, else not at all (kube-apiserver does the same).
+ *
+ * nodes/NAME/proxy/PATH (GET only; admin-level, see auth.c): the node's
+ * kubelet endpoint, found the same way, is asked for /PATH with the
+ * request's query, and its answer, whatever its status, comes back as it
+ * is, streamed, with the kubelet's status and content type (e.g.
+ * /dataplane, /containerLogs/...). Only a kubelet that cannot be reached
+ * is a Status of the apiserver's own.
  *
  * Streaming, as watch.c does it: one thread per log request runs the
  * blocking libcurl transfer into a buffer; the connection reads from it
@@ -53,6 +63,7 @@
 #define CONNECT_TIMEOUT_MS 5000
 /* A kubelet that took the connection must answer within this. */
 #define HEADERS_TIMEOUT_S 30
+#define CONTENT_TYPE "Content-Type:"
 
 struct log_stream {
 	pthread_mutex_t lock;
@@ -65,6 +76,8 @@ struct log_stream {
 	char *data;			/* for the client, from @off to @len */
 	size_t len;
 	size_t off;
+	bool raw;			/* any answer goes to the client as it is */
+	char content_type[128];		/* the kubelet's Content-Type */
 	char error[LOG_MAX_ERROR + 1];	/* a kubelet error's body */
 	size_t error_len;
 	char curl_error[CURL_ERROR_SIZE];
@@ -132,13 +145,32 @@ static void wake(struct log_stream *s)
 
 /* ---- the transfer (its own thread) ---- */
 
+/* "Content-Type:" VALUE (header line @len bytes), trimmed. */
+static void keep_content_type(struct log_stream *s, const char *v, size_t len)
+{
+	while (len && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+		len--;
+	if (len >= sizeof(s->content_type))
+		len = 0;	/* not one a client could use */
+	pthread_mutex_lock(&s->lock);
+	memcpy(s->content_type, v, len);
+	s->content_type[len] = '\0';
+	pthread_mutex_unlock(&s->lock);
+}
+
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
 	struct log_stream *s = arg;
-	size_t len = size * n;
+	size_t len = size * n, skip = strlen(CONTENT_TYPE);
 	long code = 0;
 
-	/* Only the blank line that ends a header block matters. */
+	if (len > skip && !strncasecmp(line, CONTENT_TYPE, skip))
+		keep_content_type(s, line + skip, len - skip);
+	/* Else only the blank line that ends a header block matters. */
 	if (len > 2 || (len && line[0] != '\r' && line[0] != '\n'))
 		return len;
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -158,7 +190,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	char *grown;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->code < 200 || s->code > 299) {
+	if (!s->raw && (s->code < 200 || s->code > 299)) {
 		/* An error's words, for the Status. */
 		keep = LOG_MAX_ERROR - s->error_len < len ? LOG_MAX_ERROR - s->error_len : len;
 		memcpy(s->error + s->error_len, data, keep);
@@ -547,15 +579,14 @@ static long node_port(const json_t *node)
 	return v > 0 && v < 65536 ? (long)v : KUBELET_DEFAULT_PORT;
 }
 
-/* http(s)://ADDR:PORT/containerLogs/NS/POD/CTR?... for the kubelet. */
-static char *kubelet_url(const char *scheme, const char *addr, long port, const char *ns,
-			 const char *pod, const char *ctr, const struct log_options *o)
+/* /containerLogs/NS/POD/CTR?... on the kubelet. */
+static char *log_path(const char *ns, const char *pod, const char *ctr,
+		      const struct log_options *o)
 {
 	char *e_ns = curl_easy_escape(NULL, ns, 0), *e_pod = curl_easy_escape(NULL, pod, 0);
 	char *e_ctr = curl_easy_escape(NULL, ctr, 0);
 	char *e_time = o->since_time ? curl_easy_escape(NULL, o->since_time, 0) : NULL;
-	char query[512] = "", *url = NULL;
-	bool v6 = strchr(addr, ':');
+	char query[512] = "", *path = NULL;
 	size_t at = 0;
 
 	if (o->follow)
@@ -573,15 +604,14 @@ static char *kubelet_url(const char *scheme, const char *addr, long port, const 
 	if (e_time)
 		at += snprintf(query + at, sizeof(query) - at, "&sinceTime=%.200s", e_time);
 	if (e_ns && e_pod && e_ctr && (!o->since_time || e_time) &&
-	    asprintf(&url, "%s://%s%s%s:%ld/containerLogs/%s/%s/%s%s%s", scheme, v6 ? "[" : "",
-		     addr, v6 ? "]" : "", port, e_ns, e_pod, e_ctr, at ? "?" : "",
+	    asprintf(&path, "/containerLogs/%s/%s/%s%s%s", e_ns, e_pod, e_ctr, at ? "?" : "",
 		     at ? query + 1 : "") < 0)
-		url = NULL;
+		path = NULL;
 	curl_free(e_ns);
 	curl_free(e_pod);
 	curl_free(e_ctr);
 	curl_free(e_time);
-	return url;
+	return path;
 }
 
 /* A kubelet's refusal, or no answer at all, as a Status. */
@@ -610,14 +640,23 @@ static enum MHD_Result reply_kubelet_error(struct api_request *req, struct log_s
 	}
 }
 
-/* Waits for the kubelet's answer: its headers if a success, else all of it. */
+/* Is the kubelet's answer (s->code) one for the client as it is? */
+static bool passed_on(const struct log_stream *s)
+{
+	return s->raw ? s->code >= 200 : s->code >= 200 && s->code <= 299;
+}
+
+/*
+ * Waits for the kubelet's answer: its headers if it is passed on, else
+ * all of it.
+ */
 static void wait_answer(struct log_stream *s)
 {
 	struct timespec deadline;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += HEADERS_TIMEOUT_S;
-	while (!s->done && !s->gone && (s->code < 200 || s->code > 299)) {
+	while (!s->done && !s->gone && !passed_on(s)) {
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == ETIMEDOUT) {
 			if (!s->code)
 				snprintf(s->curl_error, sizeof(s->curl_error),
@@ -666,16 +705,23 @@ static bool stream_start(struct log_stream *s)
 	return ok;
 }
 
-/* The kubelet said yes: its output goes to the client as it comes. */
+/*
+ * The kubelet's answer goes to the client as it comes, with its status and
+ * (raw) its content type, else as text (a log). Called with s->lock held.
+ */
 static enum MHD_Result stream_answer(struct api_request *req, struct log_stream *s)
 {
 	const union MHD_ConnectionInfo *ci;
+	char type[sizeof(s->content_type)];
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	unsigned int code;
 
 	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->client_fd = ci ? fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
 	s->conn = req->conn;
+	code = (unsigned int)s->code;
+	snprintf(type, sizeof(type), "%s", s->raw ? s->content_type : "text/plain");
 	pthread_mutex_unlock(&s->lock);
 	/* A quiet container is no idle client: the thread sees hang-ups. */
 	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0U);
@@ -685,11 +731,74 @@ static enum MHD_Result stream_answer(struct api_request *req, struct log_stream 
 		stream_free(s);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	if (type[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
-	ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
+	ret = MHD_queue_response(req->conn, code, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/*
+ * GETs @path (escaped, with its query) from the kubelet of @node (named
+ * @node_name) and answers @req with what comes back, as it comes: with
+ * @raw any answer as the kubelet gave it, else a 2xx as text and an error
+ * as a Status.
+ */
+static enum MHD_Result kubelet_get(struct api_request *req, const json_t *node,
+				   const char *node_name, const char *path, bool raw)
+{
+	const char *addr = node_address(node);
+	enum MHD_Result ret = MHD_NO;
+	struct log_stream *s;
+	char *url = NULL;
+	bool v6;
+
+	if (!addr)
+		return api_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "InternalError",
+				       "node %s has no address to reach its kubelet at",
+				       node_name);
+	v6 = strchr(addr, ':');
+	if (asprintf(&url, "%s://%s%s%s:%ld%s", kubelet_https(req->server) ? "https" : "http",
+		     v6 ? "[" : "", addr, v6 ? "]" : "", node_port(node), path) < 0)
+		return MHD_NO;
+	s = stream_new(url);
+	if (!s) {
+		free(url);
+		return MHD_NO;
+	}
+	s->server = req->server;
+	s->raw = raw;
+	if (!stream_start(s)) {
+		stream_put(s);
+		return api_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",
+				       "cannot start a stream from the node now");
+	}
+	pthread_mutex_lock(&s->lock);
+	wait_answer(s);
+	if (passed_on(s))
+		return stream_answer(req, s);	/* unlocks */
+	s->gone = true;
+	pthread_cond_broadcast(&s->cond);
+	ret = reply_kubelet_error(req, s);
+	pthread_mutex_unlock(&s->lock);
+	stream_put(s);
+	return ret;
+}
+
+/* The Node @name, or an answer (and NULL) when there is none to read. */
+static json_t *find_node(struct api_request *req, const char *name, enum MHD_Result *ret)
+{
+	json_t *node = NULL;
+	int err;
+
+	err = load_object(req, "nodes", NULL, name, &node);
+	if (err == -ENOENT)
+		*ret = api_reply_error(req, MHD_HTTP_NOT_FOUND, "NotFound",
+				       "nodes \"%s\" not found", name);
+	else if (err)
+		*ret = api_reply_store_error(req, err, name);
+	return err ? NULL : node;
 }
 
 enum MHD_Result logs_handle(struct api_request *req)
@@ -697,9 +806,8 @@ enum MHD_Result logs_handle(struct api_request *req)
 	struct log_options o;
 	enum MHD_Result ret = MHD_NO;
 	json_t *pod = NULL, *node = NULL;
-	const char *ctr, *node_name, *addr;
-	struct log_stream *s;
-	char *url;
+	const char *ctr, *node_name;
+	char *path;
 	int err;
 
 	if (!parse_options(req, &o, &ret))
@@ -716,50 +824,88 @@ enum MHD_Result logs_handle(struct api_request *req)
 				      "pod %s does not have a host assigned", req->name);
 		goto out;
 	}
-	err = load_object(req, "nodes", NULL, node_name, &node);
-	if (err == -ENOENT) {
-		ret = api_reply_error(req, MHD_HTTP_NOT_FOUND, "NotFound",
-				      "nodes \"%s\" not found", node_name);
+	node = find_node(req, node_name, &ret);
+	if (!node)
 		goto out;
-	}
-	if (err) {
-		ret = api_reply_store_error(req, err, req->name);
-		goto out;
-	}
-	addr = node_address(node);
-	if (!addr) {
-		ret = api_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "InternalError",
-				      "node %s has no address to reach its kubelet at",
-				      node_name);
-		goto out;
-	}
-	url = kubelet_url(kubelet_https(req->server) ? "https" : "http", addr, node_port(node),
-			  req->namespace, req->name, ctr, &o);
-	s = url ? stream_new(url) : NULL;
-	if (!s) {
-		free(url);
-		goto out;
-	}
-	s->server = req->server;
-	if (!stream_start(s)) {
-		stream_put(s);
-		ret = api_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "ServiceUnavailable",
-				      "cannot start a log stream now");
-		goto out;
-	}
-	pthread_mutex_lock(&s->lock);
-	wait_answer(s);
-	if (s->code >= 200 && s->code <= 299) {
-		ret = stream_answer(req, s);	/* unlocks */
-		goto out;
-	}
-	s->gone = true;
-	pthread_cond_broadcast(&s->cond);
-	ret = reply_kubelet_error(req, s);
-	pthread_mutex_unlock(&s->lock);
-	stream_put(s);
+	path = log_path(req->namespace, req->name, ctr, &o);
+	if (path)
+		ret = kubelet_get(req, node, node_name, path, false);
+	free(path);
 out:
 	json_decref(pod);
+	json_decref(node);
+	return ret;
+}
+
+/* Appends "&KEY=VALUE" (escaped) for each query parameter. */
+static enum MHD_Result add_param(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	char **query = cls, *e_key, *e_value = NULL, *grown = NULL;
+
+	(void)kind;
+	if (!*query)
+		return MHD_NO;
+	e_key = curl_easy_escape(NULL, key, 0);
+	if (value)
+		e_value = curl_easy_escape(NULL, value, 0);
+	if (!e_key || (value && !e_value) ||
+	    asprintf(&grown, "%s&%s%s%s", *query, e_key, value ? "=" : "",
+		     value ? e_value : "") < 0)
+		grown = NULL;
+	curl_free(e_key);
+	curl_free(e_value);
+	free(*query);
+	*query = grown;
+	return grown ? MHD_YES : MHD_NO;
+}
+
+/*
+ * @subpath escaped again segment by segment (libmicrohttpd decoded it),
+ * then the request's query: what the kubelet is asked for.
+ */
+static char *proxy_path(struct api_request *req, const char *subpath)
+{
+	char *path = strdup(""), *query = strdup(""), *seg, *grown, *out = NULL;
+	const char *p = subpath, *end;
+
+	while (path && query && *p) {
+		p++;	/* the '/' */
+		end = strchrnul(p, '/');
+		seg = curl_easy_escape(NULL, p, (int)(end - p));
+		if (!seg || asprintf(&grown, "%s/%s", path, seg) < 0)
+			grown = NULL;
+		curl_free(seg);
+		free(path);
+		path = grown;
+		p = end;
+	}
+	if (path && query)
+		MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_param, &query);
+	if (path && query &&
+	    asprintf(&out, "%s%s%s", *path ? path : "/", *query ? "?" : "",
+		     *query ? query + 1 : "") < 0)
+		out = NULL;
+	free(path);
+	free(query);
+	return out;
+}
+
+enum MHD_Result node_proxy_handle(struct api_request *req)
+{
+	enum MHD_Result ret = MHD_NO;
+	json_t *node = NULL;
+	char *path;
+	int err;
+
+	/* Here the node is the object asked for: its 404 names it. */
+	err = load_object(req, "nodes", NULL, req->name, &node);
+	if (err)
+		return api_reply_store_error(req, err, req->name);
+	path = proxy_path(req, req->subpath ?: "/");
+	if (path)
+		ret = kubelet_get(req, node, req->name, path, true);
+	free(path);
 	json_decref(node);
 	return ret;
 }

@@ -1599,6 +1599,11 @@ static enum MHD_Result subresource(struct api_request *req)
 			return logs_handle(req);
 		return method_not_allowed(req);
 	}
+	if (!strcmp(sub, "proxy") && !strcmp(res->plural, "nodes")) {
+		if (!strcmp(m, "GET"))
+			return node_proxy_handle(req);
+		return method_not_allowed(req);
+	}
 	if (!strcmp(sub, "finalize") && !strcmp(res->plural, "namespaces")) {
 		enum MHD_Result ret;
 		struct api_fail f;

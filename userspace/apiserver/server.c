@@ -53,9 +53,20 @@ static int split_path(char *rest, char **parts, int max)
 static bool route_resource(struct api_request *req, const char *group,
 			   const char *version, char *rest)
 {
-	char *parts[6];
+	char *parts[6], *proxy;
 	int n, i = 0;
 
+	/*
+	 * nodes/NAME/proxy/PATH: PATH is the node's, as it is (any depth,
+	 * slashes kept); "/" when there is none.
+	 */
+	proxy = !*group && !strncmp(rest, "nodes/", 6) ? strchr(rest + 6, '/') : NULL;
+	if (proxy && !strncmp(proxy, "/proxy", 6) && (!proxy[6] || proxy[6] == '/')) {
+		req->subpath = strdup(proxy[6] ? proxy + 6 : "/");
+		if (!req->subpath)
+			return false;
+		proxy[6] = '\0';
+	}
 	n = split_path(rest, parts, 6);
 	if (n < 1)
 		return false;
@@ -193,6 +204,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	free(req->namespace);
 	free(req->name);
 	free(req->subresource);
+	free(req->subpath);
 	free(req);
 	*con_cls = NULL;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_json.h"
 #include "parse.h"
 #include "skiff-dp.h"
 #include "util.h"
@@ -94,30 +95,11 @@ static int dev_del(const struct options *opts, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-json_t *dev_json(const struct skiff_dp_dev *dev)
-{
-	char mac[SKIFF_MAC_STRLEN];
-	json_t *obj;
-
-	obj = json_pack("{s:s, s:i, s:I, s:i, s:I, s:s, s:I}",
-			"name", dev->name, "ifindex", dev->ifindex,
-			"vni", (json_int_t)dev->vni, "port", dev->port,
-			"mtu", (json_int_t)dev->mtu,
-			"vtep_mac", skiff_format_mac(dev->vtep_mac, mac),
-			"peers", (json_int_t)dev->peers);
-	if (obj && dev->local4.s_addr)
-		json_object_set_new(obj, "local",
-				    json_string(inet_ntoa(dev->local4)));
-	return obj;
-}
-
 static int dev_show_one(const struct skiff_dp_dev *dev, void *arg)
 {
-	json_t *list = arg;
 	char mac[SKIFF_MAC_STRLEN];
 
-	if (list)
-		return json_array_append_new(list, dev_json(dev)) ? -ENOMEM : 0;
+	(void)arg;
 	printf("%s: vni %u port %u mtu %u vtep-mac %s", dev->name, dev->vni,
 	       dev->port, dev->mtu, skiff_format_mac(dev->vtep_mac, mac));
 	if (dev->local4.s_addr)
@@ -129,7 +111,9 @@ static int dev_show_one(const struct skiff_dp_dev *dev, void *arg)
 static int dev_list(struct skiff_dp *dp, const char *name, json_t *json,
 		    struct skiff_error *e)
 {
-	return skiff_dp_dev_list(dp, name, dev_show_one, json, e);
+	if (json)
+		return skiff_dp_json_devs(dp, name, json, e);
+	return skiff_dp_dev_list(dp, name, dev_show_one, NULL, e);
 }
 
 static int dev_show(const struct options *opts, int argc, char **argv)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_json.h"
 #include "monitor.h"
 #include "parse.h"
 #include "skiff-dp.h"
@@ -97,19 +98,19 @@ static json_t *event_json(const struct skiff_dp_event *ev)
 	case SKIFF_DP_EV_DEV_ADD:
 	case SKIFF_DP_EV_DEV_DEL:
 		what = "dev";
-		obj = dev_json(ev->dev);
+		obj = skiff_dp_json_dev(ev->dev);
 		break;
 	case SKIFF_DP_EV_PEER_ADD:
 	case SKIFF_DP_EV_PEER_DEL:
 		what = "peer";
-		obj = peer_json(ev->peer);
+		obj = skiff_dp_json_peer(ev->peer);
 		if (obj)
 			json_object_set_new(obj, "dev",
 					    json_string(ev->dev->name));
 		break;
 	default:
 		what = "service";
-		obj = service_json(ev->svc, ev->backends, ev->count);
+		obj = skiff_dp_json_service(ev->svc, ev->backends, ev->count);
 		break;
 	}
 	return json_pack("{s:s, s:o*}", "event", verbs[ev->type], what, obj);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_json.h"
 #include "parse.h"
 #include "skiff-dp.h"
 #include "util.h"
@@ -102,30 +103,12 @@ static int peer_del(const struct options *opts, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-json_t *peer_json(const struct skiff_dp_peer *peer)
-{
-	char mac[SKIFF_MAC_STRLEN], prefix[INET_ADDRSTRLEN];
-	char remote[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &peer->prefix4, prefix, sizeof(prefix));
-	inet_ntop(AF_INET, &peer->remote4, remote, sizeof(remote));
-	return json_pack("{s:s, s:i, s:s, s:s, s:I, s:I}",
-			 "prefix", prefix, "prefix_len", peer->prefix_len,
-			 "remote", remote,
-			 "mac", skiff_format_mac(peer->remote_mac, mac),
-			 "tx_packets", (json_int_t)peer->tx_packets,
-			 "tx_bytes", (json_int_t)peer->tx_bytes);
-}
-
 static int peer_show_one(const struct skiff_dp_peer *peer, void *arg)
 {
 	char mac[SKIFF_MAC_STRLEN], prefix[INET_ADDRSTRLEN];
 	char remote[INET_ADDRSTRLEN];
-	json_t *list = arg;
 
-	if (list)
-		return json_array_append_new(list, peer_json(peer)) ?
-			-ENOMEM : 0;
+	(void)arg;
 	inet_ntop(AF_INET, &peer->prefix4, prefix, sizeof(prefix));
 	inet_ntop(AF_INET, &peer->remote4, remote, sizeof(remote));
 	printf("%s/%u remote %s mac %s tx %" PRIu64 " packets %" PRIu64
@@ -138,7 +121,9 @@ static int peer_show_one(const struct skiff_dp_peer *peer, void *arg)
 static int peer_list(struct skiff_dp *dp, const char *name, json_t *json,
 		     struct skiff_error *e)
 {
-	return skiff_dp_peer_list(dp, name, peer_show_one, json, e);
+	if (json)
+		return skiff_dp_json_peers(dp, name, json, e);
+	return skiff_dp_peer_list(dp, name, peer_show_one, NULL, e);
 }
 
 static int peer_show(const struct options *opts, int argc, char **argv)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_json.h"
 #include "parse.h"
 #include "skiff-dp.h"
 #include "util.h"
@@ -295,54 +296,14 @@ static int service_del(const struct options *opts, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-#define SERVICE_JSON_FORMAT "{s:s, s:i, s:s, s:I, s:b, s:I, s:I, s:o*}"
-
-json_t *service_json(const struct skiff_dp_service *svc,
-		     const struct skiff_dp_endpoint *backends,
-		     unsigned int count)
-{
-	char vip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
-	json_t *obj, *list;
-	unsigned int i;
-
-	list = json_array();
-	for (i = 0; list && i < count; i++) {
-		const struct skiff_dp_endpoint *b = &backends[i];
-		json_t *obj;
-
-		inet_ntop(AF_INET, &b->addr, addr, sizeof(addr));
-		obj = json_pack("{s:s, s:i, s:i, s:I, s:I}", "addr", addr,
-				"port", b->port, "weight", b->weight,
-				"packets", (json_int_t)b->packets,
-				"bytes", (json_int_t)b->bytes);
-		if (json_array_append_new(list, obj)) {
-			json_decref(list);
-			return NULL;
-		}
-	}
-	inet_ntop(AF_INET, &svc->vip, vip, sizeof(vip));
-	obj = json_pack(SERVICE_JSON_FORMAT, "vip", vip,
-			"port", svc->port, "proto",
-			skiff_dp_proto_name(svc->proto),
-			"affinity_timeout", (json_int_t)svc->affinity_timeout,
-			"local", svc->local,
-			"packets", (json_int_t)svc->packets,
-			"bytes", (json_int_t)svc->bytes, "backends", list);
-	return obj;
-}
-
 static int service_show_one(const struct skiff_dp_service *svc,
 			    const struct skiff_dp_endpoint *backends,
 			    unsigned int count, void *arg)
 {
 	char vip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
-	json_t *list = arg;
 	unsigned int i;
 
-	if (list)
-		return json_array_append_new(list,
-			service_json(svc, backends, count)) ? -ENOMEM : 0;
-
+	(void)arg;
 	inet_ntop(AF_INET, &svc->vip, vip, sizeof(vip));
 	printf("%s:%u/%s", vip, svc->port, skiff_dp_proto_name(svc->proto));
 	if (!svc->vip.s_addr)
@@ -369,7 +330,9 @@ static int service_list(struct skiff_dp *dp, const char *name, json_t *json,
 			struct skiff_error *e)
 {
 	(void)name;
-	return skiff_dp_service_list(dp, service_show_one, json, e);
+	if (json)
+		return skiff_dp_json_services(dp, json, e);
+	return skiff_dp_service_list(dp, service_show_one, NULL, e);
 }
 
 static int service_show(const struct options *opts, int argc, char **argv)

@@ -58,13 +58,6 @@ typedef int (*list_fn)(struct skiff_dp *dp, const char *name, json_t *json,
 int show_list(const struct options *opts, const char *what, list_fn list,
 	      const char *name);
 
-/* The JSON of one object, as show -j prints it (NULL: out of memory). */
-json_t *dev_json(const struct skiff_dp_dev *dev);
-json_t *peer_json(const struct skiff_dp_peer *peer);
-json_t *service_json(const struct skiff_dp_service *svc,
-		     const struct skiff_dp_endpoint *backends,
-		     unsigned int count);
-
 int cmd_dev(const struct options *opts, int argc, char **argv);
 int cmd_peer(const struct options *opts, int argc, char **argv);
 int cmd_service(const struct options *opts, int argc, char **argv);

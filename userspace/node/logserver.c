@@ -26,6 +26,19 @@
  * Errors are plain text, as the kubelet's: 404 for a pod or container the
  * node does not have, 400 for a bad query or a run that does not exist.
  *
+ * It also answers GET /dataplane (skiffctl dataplane, through the
+ * apiserver's nodes/NAME/proxy): what the node has programmed, with its
+ * counters, as one JSON object
+ *
+ *	{"node": NAME, "backend": "kmod" | "nft", "devices": [...],
+ *	 "peers": [...], "services": [...]}
+ *
+ * whose lists are what `skiff-dp -j dev show`, `peer show DEV` and
+ * `service show` print (dp_json.h builds both): the node's overlay device
+ * and its peers (none before the node has its subnet), every service.
+ * Each request opens a data plane handle of its own, so this thread never
+ * shares a netlink socket with the event loop's.
+ *
  * When the agent talks to the apiserver with a client certificate (its
  * kubeconfig), the endpoint is HTTPS with that same certificate (the node
  * profile is for serving too, with the node's address among its names)
@@ -40,6 +53,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,11 +67,13 @@
 #include <microhttpd.h>
 
 #include "certs.h"
+#include "dp_json.h"
 #include "kubeconfig.h"
 #include "node.h"
 #include "tls_peer.h"
 
 #define LOG_PREFIX "/containerLogs/"
+#define DATAPLANE_PATH "/dataplane"
 #define MAX_CONNECTIONS 128
 /* Idle keep-alive connections go after this; followers turn it off. */
 #define IDLE_TIMEOUT_S 60
@@ -66,13 +82,29 @@
 #define READ_BLOCK (64 * 1024)
 #define APISERVER_CN "kube-apiserver"
 #define MASTERS_GROUP "system:masters"
+#define FORBIDDEN_TEXT "Forbidden (user may not read container logs or the data plane)"
 #define NOT_TLS_HINT " (or its certificate and key do not serve TLS)"
 
+/**
+ * struct skiff_logserver - the endpoint
+ * @daemon: libmicrohttpd's
+ * @root: the agent's --root-dir
+ * @node: the Node's name
+ * @tls: HTTPS with @cert_pem, @key_pem, clients of @ca_pem
+ * @lock: guards @dp_known, @backend and @dev, set by the event loop
+ * @dp_known: the agent has opened its data plane, of @backend
+ * @dev: its overlay device, "" until it exists
+ */
 struct skiff_logserver {
 	struct MHD_Daemon *daemon;
 	char *root;
+	char *node;
 	bool tls;
 	char *cert_pem, *key_pem, *ca_pem;
+	pthread_mutex_t lock;
+	bool dp_known;
+	enum skiff_dp_backend backend;
+	char dev[IF_NAMESIZE];
 };
 
 /* One answer being streamed: a log file from an offset. */
@@ -509,6 +541,92 @@ static enum MHD_Result container_logs(struct skiff_logserver *ls, struct MHD_Con
 	return ret;
 }
 
+/* ---- the data plane ---- */
+
+#define DP_FORMAT "{s:s, s:s, s:[], s:[], s:[]}"
+
+/* Fills @obj's lists from a handle of this thread's own; -errno with @e. */
+static int dataplane_lists(enum skiff_dp_backend backend, const char *dev, json_t *obj,
+			   struct skiff_error *e)
+{
+	json_t *devices = json_object_get(obj, "devices");
+	struct skiff_dp *dp;
+	int err;
+
+	err = skiff_dp_open(&dp, backend, e);
+	if (err)
+		return err;
+	if (*dev) {
+		err = skiff_dp_json_devs(dp, dev, devices, e);
+		/* Not made yet (or gone): no device, no peers. */
+		if (err == -ENODEV)
+			err = 0;
+		if (!err && json_array_size(devices))
+			err = skiff_dp_json_peers(dp, dev, json_object_get(obj, "peers"), e);
+	}
+	if (!err)
+		err = skiff_dp_json_services(dp, json_object_get(obj, "services"), e);
+	skiff_dp_close(dp);
+	return err;
+}
+
+/* Answers GET /dataplane. */
+static enum MHD_Result dataplane(struct skiff_logserver *ls, struct MHD_Connection *conn)
+{
+	enum skiff_dp_backend backend;
+	struct skiff_error e = { 0 };
+	struct MHD_Response *resp;
+	char dev[IF_NAMESIZE];
+	enum MHD_Result ret;
+	bool known;
+	json_t *obj;
+	char *text;
+
+	pthread_mutex_lock(&ls->lock);
+	known = ls->dp_known;
+	backend = ls->backend;
+	memcpy(dev, ls->dev, sizeof(dev));
+	pthread_mutex_unlock(&ls->lock);
+	if (!known)
+		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "the node has not opened its data plane yet");
+	obj = json_pack(DP_FORMAT, "node", ls->node, "backend", skiff_dp_backend_name(backend),
+			"devices", "peers", "services");
+	if (!obj)
+		return MHD_NO;
+	if (dataplane_lists(backend, dev, obj, &e)) {
+		json_decref(obj);
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "data plane (%s): %s%s%s",
+				  skiff_dp_backend_name(backend), strerror(-e.err),
+				  e.msg[0] ? ": " : "", e.msg);
+	}
+	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!text)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+void skiff_logserver_set_dataplane(struct skiff_logserver *ls, enum skiff_dp_backend backend,
+				   const char *dev)
+{
+	if (!ls)
+		return;
+	pthread_mutex_lock(&ls->lock);
+	ls->dp_known = true;
+	ls->backend = backend;
+	snprintf(ls->dev, sizeof(ls->dev), "%s", dev ?: "");
+	pthread_mutex_unlock(&ls->lock);
+}
+
 struct peer {
 	bool allowed;
 };
@@ -573,9 +691,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		case SKIFF_TLS_PEER_VALID:
 			break;
 		default:
-			return reply_text(conn, MHD_HTTP_FORBIDDEN,
-					  "Forbidden (user may not read container logs)");
+			return reply_text(conn, MHD_HTTP_FORBIDDEN, FORBIDDEN_TEXT);
 		}
+	}
+	if (!strcmp(url, DATAPLANE_PATH)) {
+		if (strcmp(method, "GET"))
+			return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "405: Method Not Allowed");
+		return dataplane(ls, conn);
 	}
 	if (strncmp(url, LOG_PREFIX, strlen(LOG_PREFIX)))
 		return reply_text(conn, MHD_HTTP_NOT_FOUND, "404 page not found");
@@ -614,7 +737,9 @@ static int load_tls(struct skiff_logserver *ls, const struct skiff_kubeconfig *k
 
 static void logserver_free(struct skiff_logserver *ls)
 {
+	pthread_mutex_destroy(&ls->lock);
 	free(ls->root);
+	free(ls->node);
 	free(ls->cert_pem);
 	free(ls->key_pem);
 	free(ls->ca_pem);
@@ -640,8 +765,10 @@ int skiff_logserver_start(struct skiff_node *n, struct skiff_error *e)
 	ls = calloc(1, sizeof(*ls));
 	if (!ls)
 		return skiff_error_set(e, -ENOMEM, "out of memory");
+	pthread_mutex_init(&ls->lock, NULL);
 	ls->root = strdup(n->root_dir);
-	if (!ls->root) {
+	ls->node = strdup(n->name);
+	if (!ls->root || !ls->node) {
 		err = skiff_error_set(e, -ENOMEM, "out of memory");
 		goto err_free;
 	}

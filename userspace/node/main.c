@@ -191,6 +191,8 @@ static int network_up(struct skiff_node *n)
 		return -1;
 	}
 	n->networked = true;
+	skiff_logserver_set_dataplane(n->logserver, skiff_dp_backend(n->dp),
+				      skiff_overlay_dev(n->overlay));
 	if (skiff_kubelet_start(n, &e)) {
 		skiff_error_print(PROG ": kubelet", &e);
 		return -1;
@@ -249,6 +251,7 @@ static int start(struct skiff_node *n, const struct skiff_kubeconfig *kc)
 	}
 	if (open_dataplane(n))
 		return -1;
+	skiff_logserver_set_dataplane(n->logserver, skiff_dp_backend(n->dp), NULL);
 	n->loop = skiff_loop_new();
 	n->c = n->loop ? skiff_client_new_config(n->loop, kc) : NULL;
 	if (!n->c)

@@ -115,12 +115,19 @@ void skiff_kubelet_free(struct skiff_kubelet *k);
 unsigned int skiff_kubelet_pods(const struct skiff_kubelet *k);
 
 /*
- * logserver.c: GET /containerLogs/NS/POD/CONTAINER on @n->node_ip port
- * @n->kubelet_port (nothing when 0), served from the files under
- * @n->root_dir by threads of its own that touch nothing else of the
- * agent. Sets @n->logserver.
+ * logserver.c: GET /containerLogs/NS/POD/CONTAINER and /dataplane on
+ * @n->node_ip port @n->kubelet_port (nothing when 0), served from the
+ * files under @n->root_dir and data plane handles of its own, by threads
+ * of its own that touch nothing else of the agent. Sets @n->logserver.
  */
 int skiff_logserver_start(struct skiff_node *n, struct skiff_error *e);
 void skiff_logserver_stop(struct skiff_logserver *ls);
+/*
+ * What its GET /dataplane reports: the data plane the agent opened
+ * (@backend), and its overlay device @dev once it exists (NULL before).
+ * Called from the event loop; nothing when @ls is NULL.
+ */
+void skiff_logserver_set_dataplane(struct skiff_logserver *ls, enum skiff_dp_backend backend,
+				   const char *dev);
 
 #endif /* SKIFF_NODE_H */
