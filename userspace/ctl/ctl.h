@@ -89,6 +89,9 @@ int skiff_ctl_option_error(const char *usage, const char *cmd, int c, char **arg
 /* Prints "skiffctl: WHAT: why" (@e's message, else strerror); returns 1. */
 int skiff_ctl_fail(const char *what, const struct skiff_error *e);
 
+/* Prints "skiffctl: MESSAGE" on stderr (no usage: not a usage error); returns 1. */
+int skiff_ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- common.c: what the commands that talk to the apiserver share ---- */
 
 /**
@@ -109,6 +112,10 @@ struct skiff_ctl_kind {
 extern const struct skiff_ctl_kind skiff_ctl_kinds[];
 /* Their names for a message: "pods (po), nodes (no), ...". */
 extern const char skiff_ctl_kind_names[];
+#define SKIFF_CTL_KIND_NAMES \
+	"pods (po), nodes (no), services (svc), endpoints (ep), deployments (deploy),\n" \
+	"replicasets (rs), daemonsets (ds), statefulsets (sts), jobs, namespaces (ns),\n" \
+	"configmaps (cm), secrets, events (ev), leases"
 
 /*
  * A kind by a user's word, as kubectl takes them, case-insensitive:
@@ -132,12 +139,14 @@ int skiff_ctl_split_ref(const char *arg, char *type, size_t size, const char **n
  * @ns: -n NS, else the context's namespace, else "default"
  * @ns_given: -n was given
  * @error: the last network or TLS failure, in libcurl's words
+ * @errors: refusals said at the end (skiff_ctl_defer_error)
  */
 struct skiff_ctl_conn {
 	struct skiff_client *c;
 	char *ns;
 	bool ns_given;
 	char error[256];
+	json_t *errors;
 };
 
 /*
@@ -146,6 +155,7 @@ struct skiff_ctl_conn {
  * given). 0, or SKIFF_CTL_FAIL after saying why.
  */
 int skiff_ctl_connect(struct skiff_ctl_conn *conn, const char *ns);
+/* Says the deferred errors, then closes. */
 void skiff_ctl_disconnect(struct skiff_ctl_conn *conn);
 
 /* skiff_client_call, remembering a network failure in @conn->error. */
@@ -161,6 +171,13 @@ long skiff_ctl_get_table(struct skiff_ctl_conn *conn, const char *path, json_t *
  */
 int skiff_ctl_server_error(struct skiff_ctl_conn *conn, long code, const json_t *answer,
 			   const char *when);
+
+/*
+ * The same, said at skiff_ctl_disconnect(): kubectl says what failed
+ * after what was done. Returns SKIFF_CTL_FAIL.
+ */
+int skiff_ctl_defer_error(struct skiff_ctl_conn *conn, long code, const json_t *answer,
+			  const char *when);
 
 /* @s escaped for a URL's query (malloc'd), or NULL. */
 char *skiff_ctl_escape(const char *s);

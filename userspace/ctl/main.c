@@ -19,6 +19,20 @@ const char *skiff_ctl_prog = "skiffctl";
 struct skiff_ctl_options skiff_ctl;
 
 static const struct skiff_ctl_command commands[] = {
+	{ "get", skiff_ctl_get, "get KIND [NAME...] [-o FORMAT]",
+	  "objects as kubectl get shows them (wide, json, yaml, name)" },
+	{ "describe", skiff_ctl_describe, "describe KIND [NAME...] [-n NS]",
+	  "an object's details and its Events" },
+	{ "apply", skiff_ctl_apply, "apply -f FILE|DIR|- [-n NS]",
+	  "creates or updates the objects of YAML or JSON manifests" },
+	{ "delete", skiff_ctl_delete, "delete KIND NAME... | -f FILE",
+	  "deletes objects and waits until they are gone" },
+	{ "rollout", skiff_ctl_rollout, "rollout status deployment/NAME",
+	  "waits for a Deployment's rollout, with a progress bar" },
+	{ "node", skiff_ctl_node, "node cordon|uncordon|drain NAME",
+	  "takes a node out of scheduling, and empties it" },
+	{ "image", skiff_ctl_image, "image import|build-from-host|...",
+	  "this machine's node image store (skiff-node image)" },
 	{ "certs", skiff_ctl_certs, "certs init|issue|show|verify ...",
 	  "make and check the cluster's certificates ('certs help')" },
 	{ "version", skiff_ctl_version, "version", "skiffctl's version" },
