@@ -116,6 +116,29 @@ test_nodeport_from_the_underlay() {
 	done
 }
 
+test_skiffctl() {
+	local out vip
+
+	need_cluster
+	vip=$(k get service web -o jsonpath='{.spec.clusterIP}')
+	skiffctl rollout status deployment/web > "$SKIFF_DIR/rollout.out" ||
+		fail "rollout status: $(cat "$SKIFF_DIR/rollout.out")"
+	check_match "$(cat "$SKIFF_DIR/rollout.out")" 'deployment "web" successfully rolled out' \
+		"rollout status"
+	check_eq "$(skiffctl get pods -l app=web -o name | sort)" \
+		"$(k get pods -l app=web -o name | sort)" "skiffctl get agrees with kubectl"
+	# What each node programmed: the demo's ClusterIP with its 3 backends.
+	out=$(skiffctl dataplane) || fail "skiffctl dataplane: $out"
+	check_eq "$(grep -c "^node[1-3] .* $vip:80 .*tcp .*:8080 " <<< "$out")" 9 \
+		"3 nodes x 3 backends of the demo's ClusterIP: $out"
+	check_eq "$(skiffctl dataplane -o json | jq '[.items[] | .peers | length] | add')" 6 \
+		"each node has the other two as overlay peers"
+	if out=$(skiffctl dataplane nosuch 2>&1); then
+		fail "a node that does not exist"
+	fi
+	check_match "$out" 'NotFound' "an unknown node said as kubectl would"
+}
+
 test_workloads() {
 	need_cluster
 	k create namespace work > /dev/null
@@ -264,7 +287,8 @@ test_make_stop_leaves_nothing() {
 	"$SKIFF_TOP/scripts/stop.sh" > /dev/null || fail "a second stop.sh fails"
 }
 
-run_tests test_make_run_starts_the_cluster test_nodeport_from_the_underlay test_workloads \
+run_tests test_make_run_starts_the_cluster test_nodeport_from_the_underlay test_skiffctl \
+	test_workloads \
 	test_namespaces_are_separate test_identities_are_enforced \
 	test_apiserver_restart_loses_nothing test_lost_node_pods_replaced \
 	test_make_stop_leaves_nothing

@@ -70,6 +70,7 @@ int skiff_ctl_delete(int argc, char **argv);	/* apply.c */
 int skiff_ctl_rollout(int argc, char **argv);	/* rollout.c */
 int skiff_ctl_node(int argc, char **argv);	/* node.c */
 int skiff_ctl_image(int argc, char **argv);	/* image.c */
+int skiff_ctl_dataplane(int argc, char **argv);	/* dataplane.c */
 
 /*
  * Prints "skiffctl: MESSAGE" then @usage (NULL: skiffctl's own) on stderr;

@@ -33,6 +33,8 @@ static const struct skiff_ctl_command commands[] = {
 	  "takes a node out of scheduling, and empties it" },
 	{ "image", skiff_ctl_image, "image import|build-from-host|...",
 	  "this machine's node image store (skiff-node image)" },
+	{ "dataplane", skiff_ctl_dataplane, "dataplane [NODE...] [-o json]",
+	  "what each node has programmed, with counters" },
 	{ "certs", skiff_ctl_certs, "certs init|issue|show|verify ...",
 	  "make and check the cluster's certificates ('certs help')" },
 	{ "version", skiff_ctl_version, "version", "skiffctl's version" },
