@@ -69,28 +69,8 @@ static int nomem(struct skiff_error *e)
 static int read_small(const char *path, char **out, size_t *len)
 {
 	struct skiff_buf b = { 0 };
-	char chunk[8192];
-	ssize_t n;
-	int fd, err = 0;
+	int err = skiff_buf_read_file(&b, path, MAX_PEM);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (b.len + n > MAX_PEM) {
-			err = -EFBIG;
-			break;
-		}
-		if (skiff_buf_add(&b, chunk, n)) {
-			err = -ENOMEM;
-			break;
-		}
-	}
-	if (n < 0)
-		err = -errno;
-	close(fd);
-	if (!err && !b.data && skiff_buf_add(&b, "", 0))
-		err = -ENOMEM;
 	if (err) {
 		free(b.data);
 		return err;

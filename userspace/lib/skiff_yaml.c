@@ -9,7 +9,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -18,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <yaml.h>		/* libyaml's; ours is skiff_yaml.h */
 
@@ -685,39 +683,25 @@ json_t *skiff_yaml_load_all(const char *text, size_t len,
 json_t *skiff_yaml_load_file(const char *path, int all, struct skiff_error *e)
 {
 	struct skiff_buf b = { 0 };
-	char chunk[65536], what[sizeof(e->msg)];
+	char what[sizeof(e->msg)];
 	json_t *v = NULL;
-	ssize_t n;
-	int fd;
+	int err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		skiff_error_set(e, -errno, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (b.len + n > MAX_FILE) {
-			skiff_error_set(e, -EFBIG, "%s: larger than %d MiB", path,
-					MAX_FILE >> 20);
-			goto out;
-		}
-		if (skiff_buf_add(&b, chunk, n)) {
-			skiff_error_set(e, -ENOMEM, "%s: out of memory", path);
-			goto out;
-		}
-	}
-	if (n < 0) {
-		skiff_error_set(e, -errno, "%s: %s", path, strerror(errno));
+	err = skiff_buf_read_file(&b, path, MAX_FILE);
+	if (err == -EFBIG)
+		skiff_error_set(e, err, "%s: larger than %d MiB", path, MAX_FILE >> 20);
+	else if (err == -ENOMEM)
+		skiff_error_set(e, err, "%s: out of memory", path);
+	else if (err)
+		skiff_error_set(e, err, "%s: %s", path, strerror(-err));
+	if (err)
 		goto out;
-	}
-	v = all ? skiff_yaml_load_all(b.data ?: "", b.len, e) :
-		skiff_yaml_load(b.data ?: "", b.len, e);
+	v = all ? skiff_yaml_load_all(b.data, b.len, e) : skiff_yaml_load(b.data, b.len, e);
 	if (!v) {
 		snprintf(what, sizeof(what), "%s", e->msg);
 		skiff_error_set(e, e->err, "%s: %s", path, what);
 	}
 out:
-	close(fd);
 	free(b.data);
 	return v;
 }
