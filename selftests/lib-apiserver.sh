@@ -74,14 +74,21 @@ api_kubeconfig() {
 	skiffctl certs kubeconfig --dir "$API_PKI" "$1" --server "$API" --out "$2" > /dev/null
 }
 
-api_tls_args() {
+# api_tls_flags VAR: the server's TLS flags into array VAR (none without
+# API_TLS=1), its certificates made first.
+api_tls_flags() {
+	local -n __flags=$1
+
+	__flags=()
+	api_client_tls
 	[ "$API_TLS" = 1 ] || return 0
-	echo --tls-cert-file "$API_PKI/apiserver.crt" \
-		--tls-private-key-file "$API_PKI/apiserver.key" \
-		--client-ca-file "$API_PKI/ca.crt" \
-		--kubelet-client-certificate "$API_PKI/apiserver.crt" \
-		--kubelet-client-key "$API_PKI/apiserver.key" \
-		--kubelet-certificate-authority "$API_PKI/ca.crt"
+	api_pki || fail "cannot make the certificates"
+	__flags=(--tls-cert-file "$API_PKI/apiserver.crt"
+		 --tls-private-key-file "$API_PKI/apiserver.key"
+		 --client-ca-file "$API_PKI/ca.crt"
+		 --kubelet-client-certificate "$API_PKI/apiserver.crt"
+		 --kubelet-client-key "$API_PKI/apiserver.key"
+		 --kubelet-certificate-authority "$API_PKI/ca.crt")
 }
 
 # The server writes "serving on http(s)://ADDR:PORT, ..." once it listens.
@@ -96,10 +103,7 @@ apiserver_run() {
 	local tls
 
 	: > "$API_DIR/apiserver.log"
-	if [ "$API_TLS" = 1 ]; then
-		api_pki || fail "cannot make the certificates"
-	fi
-	read -ra tls <<< "$(api_tls_args)"
+	api_tls_flags tls
 	# Started from a subshell: a case (itself a subshell) may restart it,
 	# and the file's exit trap still finds it by its pid file.
 	(skiff-apiserver --listen "${API_LISTEN_ADDR:-127.0.0.1}:${API_PORT:-0}" \
@@ -198,10 +202,7 @@ apiserver_spawn() {
 	local name=$2 log=$API_DIR/$2.log tls
 
 	shift 2
-	if [ "$API_TLS" = 1 ]; then
-		api_pki || fail "cannot make the certificates"
-	fi
-	read -ra tls <<< "$(api_tls_args)"
+	api_tls_flags tls
 	(skiff-apiserver --listen 127.0.0.1:0 "${API_STORE[@]}" "${tls[@]}" "$@" > "$log" 2>&1 &
 	 echo $! > "$API_DIR/$name.pid")
 	wait_for 30 grep -qs "serving on" "$log" ||
@@ -212,12 +213,17 @@ apiserver_spawn() {
 # acurl ARGS...: curl as the admin (with API_TLS=1: the test CA and the
 # admin's certificate), for what api does not cover (streams, headers).
 # In the background, where $! must be curl's own pid, write
-# curl "${API_CURL_ARGS[@]}" ARGS... & instead.
-API_CURL_ARGS=()
-if [ "$API_TLS" = 1 ]; then
-	API_CURL_ARGS=(--cacert "$API_PKI/ca.crt" --cert "$API_PKI/admin.crt"
-		       --key "$API_PKI/admin.key")
-fi
+# curl "${API_CURL_ARGS[@]}" ARGS... & instead. Set again by every
+# apiserver start, for a case that turns API_TLS on itself.
+api_client_tls() {
+	API_CURL_ARGS=()
+	if [ "$API_TLS" = 1 ]; then
+		API_CURL_ARGS=(--cacert "$API_PKI/ca.crt" --cert "$API_PKI/admin.crt"
+			       --key "$API_PKI/admin.key")
+	fi
+}
+api_client_tls
+
 acurl() {
 	curl "${API_CURL_ARGS[@]}" "$@"
 }
@@ -226,12 +232,9 @@ acurl() {
 # A BODY of @FILE sends the file.
 api() {
 	local method=$1 path=$2 body=${3-} type=${4:-application/json}
-	local args=(-sS -X "$method" -H "Content-Type: $type" -w '\n%{http_code}')
+	local args=(-sS -X "$method" -H "Content-Type: $type" -w '\n%{http_code}'
+		    "${API_CURL_ARGS[@]}")
 
-	if [ "$API_TLS" = 1 ]; then
-		args+=(--cacert "$API_PKI/ca.crt" --cert "$API_PKI/admin.crt"
-		       --key "$API_PKI/admin.key")
-	fi
 	[ -z "$body" ] || args+=(--data-binary "$body")
 	OUT=$(curl "${args[@]}" "$API$path") || return 1
 	CODE=${OUT##*$'\n'}
