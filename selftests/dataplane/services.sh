@@ -108,8 +108,11 @@ answers() {
 }
 
 # ask NS ADDR PORT: the name of the pod that answered a TCP connection.
+# The connect timeout outlasts two retransmitted SYNs (1 s, then 2 s): on
+# the debug kernel a connection takes about 3 s, and one lost SYN there
+# must not count as a lost flow.
 ask() {
-	ip netns exec "$1" socat -T "$(t 2)" - TCP:"$2":"$3",connect-timeout="$(t 2)" \
+	ip netns exec "$1" socat -T "$(t 2)" - TCP:"$2":"$3",connect-timeout="$(t 4)" \
 		< /dev/null 2> /dev/null
 }
 
