@@ -21,7 +21,11 @@
 #
 #	etcd_start                   an etcd on free loopback ports; sets ETCD
 #	                             (its client URL); servers started after
-#	                             it use it
+#	                             it use it. With ETCD_TLS=1 it serves
+#	                             https, asks for client certificates of
+#	                             $API_PKI's CA (etcd-server and
+#	                             apiserver-etcd-client are made), and the
+#	                             servers get --etcd-cafile/certfile/keyfile
 #	apiserver_spawn VAR NAME [ARGS...]  one more server on the same store,
 #	                             its URL in VAR, its log in NAME.log; with
 #	                             API_TLS=1 on HTTPS with $API_PKI's
@@ -159,10 +163,36 @@ apiserver_restart() {
 	apiserver_run
 }
 
+ETCD_TLS=${ETCD_TLS:-0}
+
+# etcd_curl ARGS...: curl to etcd, as the apiserver's etcd client when
+# ETCD_TLS=1.
+etcd_curl() {
+	if [ "$ETCD_TLS" = 1 ]; then
+		curl --cacert "$API_PKI/ca.crt" --cert "$API_PKI/apiserver-etcd-client.crt" \
+			--key "$API_PKI/apiserver-etcd-client.key" "$@"
+	else
+		curl "$@"
+	fi
+}
+
 # Answers as etcd, and is ours: a port another process took leaves ours dead.
 etcd_up() {
 	kill -0 "$(cat "$API_DIR/etcd.pid")" 2>/dev/null &&
-		curl -sf -X POST -d '{}' "$ETCD/v3/maintenance/status" > /dev/null
+		etcd_curl -sf -X POST -d '{}' "$ETCD/v3/maintenance/status" > /dev/null
+}
+
+# The certificates of ETCD_TLS=1, and etcd's flags for them in array VAR.
+etcd_tls_flags() {
+	local -n __eflags=$1
+
+	__eflags=()
+	[ "$ETCD_TLS" = 1 ] || return 0
+	api_pki && skiffctl certs issue --dir "$API_PKI" etcd-server > /dev/null &&
+		skiffctl certs issue --dir "$API_PKI" apiserver-etcd-client > /dev/null ||
+		fail "cannot make etcd's certificates"
+	__eflags=(--cert-file "$API_PKI/etcd-server.crt" --key-file "$API_PKI/etcd-server.key"
+		  --client-cert-auth --trusted-ca-file "$API_PKI/ca.crt")
 }
 
 etcd_gone() {
@@ -171,14 +201,16 @@ etcd_gone() {
 
 # Ports from outside the kernel's ephemeral range, tried until one is free.
 etcd_start() {
-	local _ client peer
+	local _ client peer scheme=http tls
 
+	etcd_tls_flags tls
+	[ "$ETCD_TLS" = 1 ] && scheme=https
 	for _ in 1 2 3 4 5; do
 		client=$((20000 + RANDOM % 12000))
 		peer=$((client + 1))
-		ETCD=http://127.0.0.1:$client
+		ETCD=$scheme://127.0.0.1:$client
 		rm -rf "$API_DIR/etcd"
-		(etcd --name default --data-dir "$API_DIR/etcd" \
+		(etcd --name default --data-dir "$API_DIR/etcd" "${tls[@]}" \
 			--listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
 			--listen-peer-urls "http://127.0.0.1:$peer" \
 			--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
@@ -188,6 +220,10 @@ etcd_start() {
 		wait_for 30 eval 'etcd_up || etcd_gone'
 		if etcd_up; then
 			API_STORE=(--etcd-servers "$ETCD")
+			[ "$ETCD_TLS" = 1 ] &&
+				API_STORE+=(--etcd-cafile "$API_PKI/ca.crt"
+					    --etcd-certfile "$API_PKI/apiserver-etcd-client.crt"
+					    --etcd-keyfile "$API_PKI/apiserver-etcd-client.key")
 			return 0
 		fi
 		kill "$(cat "$API_DIR/etcd.pid")" 2>/dev/null || true

@@ -11,7 +11,7 @@
 #
 #   this file's own network namespace (lib-node.sh): the underlay
 #   +----------------------------------------------------------------------+
-#   | etcd 127.0.0.1 (plain, loopback only)                                 |
+#   | etcd https://127.0.0.1 (client certificates of the cluster CA)        |
 #   | master 1: apiserver https://192.168.77.1:6443, cm-1, sched-1 ─┐       |
 #   | master 2: apiserver https://192.168.77.2:6443, cm-2, sched-2 ─┴ etcd  |
 #   |                            ul0 (bridge)                              |
@@ -24,7 +24,8 @@
 #
 # Master 2 is made as kubeadm joins a control-plane node: the cluster CA is
 # copied to its own PKI directory, where its apiserver (SAN 192.168.77.2),
-# admin, scheduler and controller-manager certificates are issued.
+# etcd client, admin, scheduler and controller-manager certificates are
+# issued.
 #
 # One cluster serves every case, in order; it goes when the file exits.
 
@@ -42,6 +43,8 @@ fi
 
 # Short leader election, so that a failover takes seconds: the survivor
 # takes a lease once it has seen no renewal for LEASE_MS.
+# etcd on https, with client certificates (lib-apiserver.sh's etcd_start).
+ETCD_TLS=1
 LEASE_MS=4000
 RETRY_MS=1000
 ELECT=(--leader-elect --leader-elect-lease-duration 4s --leader-elect-renew-deadline 3s
@@ -206,10 +209,12 @@ ha_setup() {
 	mkdir -m 0700 "$PKI2" || return 1
 	cp -p "$API_PKI/ca.crt" "$API_PKI/ca.key" "$PKI2/" || return 1
 	skiffctl certs issue --dir "$PKI2" apiserver --san "$A2_IP" > /dev/null || return 1
-	for cert in admin scheduler controller-manager; do
+	for cert in admin scheduler controller-manager apiserver-etcd-client; do
 		skiffctl certs issue --dir "$PKI2" "$cert" > /dev/null || return 1
 	done
-	API_PKI=$PKI2 apiserver_spawn A2 apiserver-2 --listen "$A2_IP:6443" || return 1
+	API_PKI=$PKI2 apiserver_spawn A2 apiserver-2 --listen "$A2_IP:6443" \
+		--etcd-certfile "$PKI2/apiserver-etcd-client.crt" \
+		--etcd-keyfile "$PKI2/apiserver-etcd-client.key" || return 1
 	check_eq "$A2" "https://$A2_IP:6443" "apiserver 2's URL" || return 1
 	API=$A2 API_PKI=$PKI2 api_kubeconfig admin "$K2" || return 1
 	for name in "${CONTROL[@]}"; do

@@ -468,7 +468,7 @@ test_issue_refusals() {
 	skiffctl certs issue --dir "$dir" node n1 > /dev/null
 	refused "$dir" "certs issue: $dir/node-n1.crt exists: use --force to reissue it" \
 		certs issue --dir "$dir" node n1
-	refused "$dir" "unknown profile 'kubelet' \(profiles: apiserver, node NAME, scheduler, controller-manager, admin, user NAME\)" \
+	refused "$dir" "unknown profile 'kubelet' \(profiles: apiserver, node NAME, scheduler, controller-manager, admin, user NAME, etcd-server, apiserver-etcd-client\)" \
 		certs issue --dir "$dir" kubelet
 	refused "$dir" "certs issue: PROFILE missing" certs issue --dir "$dir"
 	refused "$dir" "node: NAME missing" certs issue --dir "$dir" node

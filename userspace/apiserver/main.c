@@ -6,6 +6,7 @@
  *
  *	skiff-apiserver [--listen ADDR:PORT] [--data-dir DIR]
  *			[--etcd-servers URL[,URL...]] [--history N] [--threads N]
+ *			[--etcd-cafile F] [--etcd-certfile F --etcd-keyfile F]
  *			[--tls-cert-file F --tls-private-key-file F]
  *			[--client-ca-file F] [--token-auth-file F]
  *			[--kubelet-client-certificate F --kubelet-client-key F]
@@ -46,7 +47,10 @@ static void usage(FILE *out)
 		"                      kubelets (pods/log) with this identity\n"
 		"  --kubelet-certificate-authority F  the kubelets' serving CA\n"
 		"  --data-dir DIR      the embedded store's directory (default %s)\n"
-		"  --etcd-servers URL[,URL...]  store in etcd instead (several apiservers)\n"
+		"  --etcd-servers URL[,URL...]  store in etcd instead (several apiservers);\n"
+		"                      http://HOST:PORT or https://HOST:PORT each\n"
+		"  --etcd-cafile F     etcd's serving CA (https; default: the system's)\n"
+		"  --etcd-certfile F, --etcd-keyfile F  the client certificate for etcd\n"
 		"  --history N         revisions kept for watches (default 10000)\n"
 		"  --threads N         HTTP threads (default 64)\n"
 		"  --service-cluster-ip-range CIDR  Service ClusterIPs (default 10.96.0.0/12)\n"
@@ -100,6 +104,9 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "etcd-servers", required_argument, NULL, 'e' },
+		{ "etcd-cafile", required_argument, NULL, 'a' },
+		{ "etcd-certfile", required_argument, NULL, 'r' },
+		{ "etcd-keyfile", required_argument, NULL, 'y' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "service-cluster-ip-range", required_argument, NULL, 'S' },
@@ -125,6 +132,7 @@ int main(int argc, char **argv)
 		.max_connections = 8192,
 	};
 	struct skiff_store_options store_opts = { 0 };
+	struct skiff_store_tls etcd_tls = { 0 };
 	struct auth_options auth_opts = { 0 };
 	const char *data_dir = NULL, *etcd = NULL;
 	char *url = NULL;
@@ -151,6 +159,15 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			etcd = optarg;
+			break;
+		case 'a':
+			etcd_tls.ca_file = optarg;
+			break;
+		case 'r':
+			etcd_tls.cert_file = optarg;
+			break;
+		case 'y':
+			etcd_tls.key_file = optarg;
 			break;
 		case 'H':
 			if (parse_count(optarg, 100000000, &value)) {
@@ -215,6 +232,15 @@ int main(int argc, char **argv)
 			PROG);
 		return 2;
 	}
+	if (!etcd && (etcd_tls.ca_file || etcd_tls.cert_file ||
+		      etcd_tls.key_file)) {
+		fprintf(stderr,
+			"%s: --etcd-cafile, --etcd-certfile and --etcd-keyfile need --etcd-servers\n",
+			PROG);
+		return 2;
+	}
+	if (etcd)
+		store_opts.tls = &etcd_tls;
 	if (!auth_opts.tls_cert_file && off_loopback(sopts.address)) {
 		fprintf(stderr, PLAIN_OFF_LOOPBACK, PROG, sopts.address);
 		return 2;

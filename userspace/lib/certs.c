@@ -1175,6 +1175,7 @@ int skiff_certs_check_san(const char *san, struct skiff_error *e)
  * @takes_sans: --san is allowed (a server certificate)
  * @takes_orgs: --org is allowed
  * @apiserver: the apiserver's default SANs
+ * @local_sans: localhost, 127.0.0.1 and ::1 (etcd's server, as kubeadm's)
  */
 struct profile {
 	const char *name;
@@ -1186,26 +1187,36 @@ struct profile {
 	bool takes_sans;
 	bool takes_orgs;
 	bool apiserver;
+	bool local_sans;
 };
 
 #define SERVER_CLIENT (SKIFF_CERTS_SERVER_AUTH | SKIFF_CERTS_CLIENT_AUTH)
 
 static const struct profile profiles[] = {
-	{ "apiserver", "apiserver", "kube-apiserver", NULL, SERVER_CLIENT,
-	  false, true, false, true },
-	{ "node", "node-", "system:node:", "system:nodes", SERVER_CLIENT,
-	  true, true, false, false },
-	{ "scheduler", "scheduler", "system:kube-scheduler", NULL, SKIFF_CERTS_CLIENT_AUTH,
-	  false, false, false, false },
-	{ "controller-manager", "controller-manager", "system:kube-controller-manager", NULL,
-	  SKIFF_CERTS_CLIENT_AUTH, false, false, false, false },
-	{ "admin", "admin", "kubernetes-admin", "system:masters", SKIFF_CERTS_CLIENT_AUTH,
-	  false, false, false, false },
-	{ "user", "user-", "", NULL, SKIFF_CERTS_CLIENT_AUTH, true, false, true, false },
+	{ .name = "apiserver", .file = "apiserver", .cn = "kube-apiserver",
+	  .usages = SERVER_CLIENT, .takes_sans = true, .apiserver = true },
+	{ .name = "node", .file = "node-", .cn = "system:node:", .org = "system:nodes",
+	  .usages = SERVER_CLIENT, .takes_name = true, .takes_sans = true },
+	{ .name = "scheduler", .file = "scheduler", .cn = "system:kube-scheduler",
+	  .usages = SKIFF_CERTS_CLIENT_AUTH },
+	{ .name = "controller-manager", .file = "controller-manager",
+	  .cn = "system:kube-controller-manager", .usages = SKIFF_CERTS_CLIENT_AUTH },
+	{ .name = "admin", .file = "admin", .cn = "kubernetes-admin", .org = "system:masters",
+	  .usages = SKIFF_CERTS_CLIENT_AUTH },
+	{ .name = "user", .file = "user-", .cn = "", .usages = SKIFF_CERTS_CLIENT_AUTH,
+	  .takes_name = true, .takes_orgs = true },
+	/* etcd serves the apiservers and its peers with the same certificate. */
+	{ .name = "etcd-server", .file = "etcd-server", .cn = "kube-etcd",
+	  .usages = SERVER_CLIENT, .takes_sans = true, .local_sans = true },
+	{ .name = "apiserver-etcd-client", .file = "apiserver-etcd-client",
+	  .cn = "kube-apiserver-etcd-client", .usages = SKIFF_CERTS_CLIENT_AUTH },
 };
 
-const char skiff_certs_profile_names[] =
-	"apiserver, node NAME, scheduler, controller-manager, admin, user NAME";
+const char skiff_certs_profile_names[] = {
+	"apiserver, node NAME, scheduler, controller-manager, admin, user NAME, etcd-server, apiserver-etcd-client"
+};
+
+static const char *const local_names[] = { "localhost", "127.0.0.1", "::1" };
 
 static const char *const apiserver_names[] = {
 	"localhost",
@@ -1459,6 +1470,8 @@ int skiff_certs_plan_profile(const char *profile, const struct skiff_certs_profi
 		err = plan_apiserver_sans(plan, args, e);
 	if (!err && !strcmp(p->name, "node"))
 		err = plan_add_san(plan, args->name, e);
+	for (i = 0; !err && p->local_sans && i < ARRAY_SIZE(local_names); i++)
+		err = plan_add_san(plan, local_names[i], e);
 	for (i = 0; !err && i < args->n_sans; i++)
 		err = plan_add_san(plan, args->sans[i], e);
 	if (err)

@@ -99,18 +99,37 @@ typedef void (*skiff_store_notify_fn)(const struct skiff_store_event *ev,
 
 /**
  * struct skiff_store_options - how to open a store
- * @url: "sqlite:DIR" or "etcd:http://HOST:PORT[,http://HOST:PORT...]"
+ * @url: "sqlite:DIR" or "etcd:URL[,URL...]", each URL http://HOST:PORT or
+ *	https://HOST:PORT
  * @history: revisions of history to keep for watches; older ones are
  *	compacted (0: a default of 10000)
  * @notify: called for every write committed from now on, by this process or
  *	(etcd) by any other
  * @notify_arg: passed to @notify
+ * @tls: etcd over https: the files that secure it (NULL: http, or https
+ *	checked against the system's CAs with no client certificate); the
+ *	embedded store refuses it
  */
 struct skiff_store_options {
 	const char *url;
 	int64_t history;
 	skiff_store_notify_fn notify;
 	void *notify_arg;
+	const struct skiff_store_tls *tls;
+};
+
+/**
+ * struct skiff_store_tls - how the etcd client authenticates, as
+ * kube-apiserver's --etcd-cafile, --etcd-certfile and --etcd-keyfile
+ * @ca_file: PEM CAs that etcd's serving certificate must chain to (NULL:
+ *	the system's)
+ * @cert_file: PEM client certificate (NULL: none); needs @key_file
+ * @key_file: its PEM private key
+ */
+struct skiff_store_tls {
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
 };
 
 /*

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The etcd v3 store: "etcd:http://HOST:PORT[,http://HOST:PORT...]", so that
- * several apiservers can share one etcd cluster.
+ * The etcd v3 store: "etcd:URL[,URL...]", each URL http://HOST:PORT or
+ * https://HOST:PORT, so that several apiservers can share one etcd cluster.
  *
  * etcd already has the store's model, so the mapping is direct: a key is
  * an etcd key, a value an etcd value, the store's revision is etcd's
@@ -46,6 +46,12 @@
  * it twice would be wrong (a create would fail on itself).
  *
  * Durability is etcd's: it answers a write once a quorum has fsync'd it.
+ *
+ * TLS: https endpoints are checked against the CA file given (else the
+ * system's) and are shown the client certificate given, as kube-apiserver's
+ * --etcd-cafile, --etcd-certfile and --etcd-keyfile; etcd with
+ * --client-cert-auth then admits only certificates its CA signed. All
+ * endpoints use one scheme: a cluster half in the clear is not secured.
  */
 
 #include <errno.h>
@@ -87,17 +93,23 @@
  * struct conn - a curl handle and its kept-alive connection
  * @curl: the handle
  * @next: next in the pool
+ * @errbuf: curl's own words on the last failure (the TLS reason)
  */
 struct conn {
 	CURL *curl;
 	struct conn *next;
+	char errbuf[CURL_ERROR_SIZE];
 };
 
 /**
  * struct etcd_store - an open etcd store
  * @base: what store.c sees; first, so that a pointer to it is one to this
  * @url: the endpoints as given, for messages
- * @endpoints: "http://HOST:PORT" each
+ * @endpoints: "http://HOST:PORT" or "https://HOST:PORT" each
+ * @https: the endpoints are https
+ * @ca_file: etcd's CA (NULL: the system's)
+ * @cert_file: the client certificate (NULL: none)
+ * @key_file: its key
  * @nr_endpoints: how many
  * @preferred: the endpoint requests go to first (__atomic)
  * @headers: the HTTP headers of every request
@@ -116,6 +128,7 @@ struct conn {
  * @stopping: the store is closing
  * @multi: the watch thread's multi handle, which close wakes
  * @wcurl: the watch thread's handle
+ * @werrbuf: @wcurl's error buffer
  * @watcher: the watch thread
  */
 struct etcd_store {
@@ -123,6 +136,10 @@ struct etcd_store {
 	char *url;
 	char **endpoints;
 	unsigned int nr_endpoints;
+	bool https;
+	char *ca_file;
+	char *cert_file;
+	char *key_file;
 	unsigned int preferred;
 	struct curl_slist *headers;
 	int64_t history;
@@ -142,6 +159,7 @@ struct etcd_store {
 	bool stopping;
 	CURLM *multi;
 	CURL *wcurl;
+	char werrbuf[CURL_ERROR_SIZE];
 	pthread_t watcher;
 };
 
@@ -296,9 +314,11 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-/* The options every handle of @s has. */
-static void curl_setup(struct etcd_store *s, CURL *curl)
+/* The options every handle of @s has; curl explains failures in @errbuf. */
+static void curl_setup(struct etcd_store *s, CURL *curl, char *errbuf)
 {
+	errbuf[0] = '\0';
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, s->headers);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
@@ -307,8 +327,19 @@ static void curl_setup(struct etcd_store *s, CURL *curl)
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, (long)KEEPALIVE_IDLE_S);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL,
 			 (long)KEEPALIVE_INTERVAL_S);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, s->https ? "https" : "http");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, skiff_buf_curl_write);
+	if (!s->https)
+		return;
+	/* The gateway's HTTP/1.1, as on http, not the HTTP/2 ALPN would pick. */
+	curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (s->ca_file)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, s->ca_file);
+	if (s->cert_file) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, s->cert_file);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, s->key_file);
+	}
 }
 
 static int conn_get(struct etcd_store *s, struct conn **out)
@@ -329,7 +360,7 @@ static int conn_get(struct etcd_store *s, struct conn **out)
 			free(c);
 			return -ENOMEM;
 		}
-		curl_setup(s, c->curl);
+		curl_setup(s, c->curl, c->errbuf);
 	}
 	*out = c;
 	return 0;
@@ -343,13 +374,30 @@ static void conn_put(struct etcd_store *s, struct conn *c)
 	pthread_mutex_unlock(&s->pool_lock);
 }
 
-/* The errno of a transfer that failed, with what curl says in @why. */
-static int curl_errno(CURL *curl, CURLcode rc, char *why, size_t why_len)
+/*
+ * The errno of a transfer that failed, with what curl says in @why; @errbuf
+ * is the handle's error buffer, which has the details (a TLS alert, which
+ * certificate check failed).
+ */
+static int curl_errno(CURL *curl, CURLcode rc, const char *errbuf, char *why,
+		      size_t why_len)
 {
+	const char *what = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 	long os = 0;
 
 	curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os);
 	switch (rc) {
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+		/* Our own files: no member would do better. */
+		snprintf(why, why_len, "TLS: %s", what);
+		return -EINVAL;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		snprintf(why, why_len, "TLS: etcd's certificate: %s", what);
+		return -EKEYREJECTED;
+	case CURLE_SSL_CONNECT_ERROR:
+		snprintf(why, why_len, "TLS handshake: %s", what);
+		return -ECONNREFUSED;
 	case CURLE_COULDNT_RESOLVE_HOST:
 		snprintf(why, why_len, "cannot resolve the host name");
 		return -EHOSTUNREACH;
@@ -362,8 +410,7 @@ static int curl_errno(CURL *curl, CURLcode rc, char *why, size_t why_len)
 	case CURLE_PARTIAL_FILE:
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
-		snprintf(why, why_len, "the connection broke (%s)",
-			 curl_easy_strerror(rc));
+		snprintf(why, why_len, "the connection broke (%s)", what);
 		return -ECONNRESET;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(why, why_len, "timed out");
@@ -372,7 +419,7 @@ static int curl_errno(CURL *curl, CURLcode rc, char *why, size_t why_len)
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;
 	default:
-		snprintf(why, why_len, "%s", curl_easy_strerror(rc));
+		snprintf(why, why_len, "%s", what);
 		return -EIO;
 	}
 }
@@ -481,7 +528,8 @@ static int etcd_call(struct etcd_store *s, const char *path, json_t *req,
 			sent = 0;
 			curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE,
 					  &sent);
-			err = curl_errno(c->curl, rc, msg, sizeof(msg));
+			err = curl_errno(c->curl, rc, c->errbuf, msg,
+					 sizeof(msg));
 			retry = !sent || rc == CURLE_COULDNT_CONNECT ||
 				rc == CURLE_COULDNT_RESOLVE_HOST ?
 				RETRY_ANY : RETRY_READ;
@@ -1043,7 +1091,7 @@ static int et_history(struct skiff_store *store, int64_t after,
 	};
 	struct replay_feed f = { .st = &st };
 	unsigned int first, i, ep;
-	char url[512], why[256];
+	char url[512], why[256], errbuf[CURL_ERROR_SIZE];
 	json_t *req;
 	char *text;
 	CURLcode rc;
@@ -1061,7 +1109,7 @@ static int et_history(struct skiff_store *store, int64_t after,
 	curl = curl_easy_init();
 	if (!curl)
 		goto out_free;
-	curl_setup(s, curl);
+	curl_setup(s, curl, errbuf);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, replay_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &f);
@@ -1086,7 +1134,7 @@ static int et_history(struct skiff_store *store, int64_t after,
 				 "the watch ended early (HTTP %ld)", http);
 			err = -EIO;
 		} else {
-			err = curl_errno(curl, rc, why, sizeof(why));
+			err = curl_errno(curl, rc, errbuf, why, sizeof(why));
 		}
 		fprintf(stderr, "skiff store etcd:%s: history at %s: %s\n",
 			s->url, s->endpoints[ep], why);
@@ -1231,7 +1279,8 @@ static int watch_once(struct etcd_store *s, unsigned int ep, bool broken,
 				if (m->msg == CURLMSG_DONE)
 					rc = m->data.result;
 			if (rc != CURLE_OK)
-				err = curl_errno(s->wcurl, rc, why, why_len);
+				err = curl_errno(s->wcurl, rc, s->werrbuf, why,
+						 why_len);
 			else
 				snprintf(why, why_len, "the stream ended");
 			err = err ?: -ECONNRESET;
@@ -1322,12 +1371,16 @@ static void *watch_main(void *arg)
 
 /* ---- open and close ---------------------------------------------------- */
 
-/* Checks one endpoint URL and adds its "http://HOST:PORT". */
+/*
+ * Checks one endpoint URL and adds its "SCHEME://HOST:PORT"; the first
+ * sets the scheme of all (@s->https).
+ */
 static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 			size_t err_len)
 {
 	char *host = NULL, *port = NULL, *path = NULL;
 	char *query = NULL, *user = NULL, **grown;
+	bool https = !strncmp(text, "https://", 8);
 	CURLU *u;
 	int ret = -EINVAL;
 
@@ -1335,19 +1388,25 @@ static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 	if (!u)
 		return skiff_store_seterr(err, err_len, -ENOMEM,
 					  "out of memory");
-	if (strncmp(text, "http://", 7)) {
+	if (!https && strncmp(text, "http://", 7)) {
 		skiff_store_seterr(err, err_len, -EINVAL,
-				   !strncmp(text, "https://", 8) ?
-				   "etcd endpoint \"%s\": https is not supported yet, only http://HOST:PORT" :
-				   "etcd endpoint \"%s\": want http://HOST:PORT",
+				   "etcd endpoint \"%s\": want http://HOST:PORT or https://HOST:PORT",
 				   text);
 		goto out;
 	}
+	if (s->nr_endpoints && https != s->https) {
+		skiff_store_seterr(err, err_len, -EINVAL,
+				   "etcd endpoint \"%s\": %s among %s endpoints; use one scheme for all",
+				   text, https ? "https" : "http",
+				   s->https ? "https" : "http");
+		goto out;
+	}
+	s->https = https;
 	if (curl_url_set(u, CURLUPART_URL, text, 0) ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) || !host[0]) {
 		skiff_store_seterr(err, err_len, -EINVAL,
-				   "etcd endpoint \"%s\": not a URL of the form http://HOST:PORT",
-				   text);
+				   "etcd endpoint \"%s\": not a URL of the form %s://HOST:PORT",
+				   text, https ? "https" : "http");
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
@@ -1356,8 +1415,8 @@ static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 	curl_url_get(u, CURLUPART_USER, &user, 0);
 	if ((path && strcmp(path, "/")) || query || user) {
 		skiff_store_seterr(err, err_len, -EINVAL,
-				   "etcd endpoint \"%s\": want only http://HOST:PORT, no path, query or user",
-				   text);
+				   "etcd endpoint \"%s\": want only %s://HOST:PORT, no path, query or user",
+				   text, https ? "https" : "http");
 		goto out;
 	}
 	grown = reallocarray(s->endpoints, s->nr_endpoints + 1,
@@ -1365,8 +1424,8 @@ static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 	if (!grown)
 		goto out_nomem;
 	s->endpoints = grown;
-	if (asprintf(&s->endpoints[s->nr_endpoints], "http://%s:%s", host,
-		     port ?: DEFAULT_PORT) < 0)
+	if (asprintf(&s->endpoints[s->nr_endpoints], "%s://%s:%s",
+		     https ? "https" : "http", host, port ?: DEFAULT_PORT) < 0)
 		goto out_nomem;
 	s->nr_endpoints++;
 	ret = 0;
@@ -1384,6 +1443,53 @@ out:
 	return ret;
 }
 
+/* Copies @path into *@out once it is known to be readable. */
+static int tls_file(const char *flag, const char *path, char **out, char *err,
+		    size_t err_len)
+{
+	FILE *f;
+
+	if (!path)
+		return 0;
+	f = fopen(path, "r");
+	if (!f)
+		return skiff_store_seterr(err, err_len, -EINVAL,
+					  "etcd: %s %s: %s", flag, path,
+					  strerror(errno));
+	fclose(f);
+	*out = strdup(path);
+	return *out ? 0 : skiff_store_seterr(err, err_len, -ENOMEM,
+					     "out of memory");
+}
+
+/*
+ * Takes @tls's files; they go with https endpoints only, and a client
+ * certificate with its key. curl checks their contents at the first
+ * connection, which open makes.
+ */
+static int tls_init(struct etcd_store *s, const struct skiff_store_tls *tls,
+		    char *err, size_t err_len)
+{
+	int ret;
+
+	if (!tls || (!tls->ca_file && !tls->cert_file && !tls->key_file))
+		return 0;
+	if (!s->https)
+		return skiff_store_seterr(err, err_len, -EINVAL,
+					  "etcd: TLS files given for http:// endpoints; use https://");
+	if (!tls->cert_file != !tls->key_file)
+		return skiff_store_seterr(err, err_len, -EINVAL,
+					  "etcd: a client certificate (--etcd-certfile) needs its key (--etcd-keyfile), and a key its certificate");
+	ret = tls_file("CA file", tls->ca_file, &s->ca_file, err, err_len);
+	if (!ret)
+		ret = tls_file("certificate", tls->cert_file, &s->cert_file,
+			       err, err_len);
+	if (!ret)
+		ret = tls_file("key", tls->key_file, &s->key_file, err,
+			       err_len);
+	return ret;
+}
+
 static int endpoints_parse(struct etcd_store *s, const char *urls,
 			   char *err, size_t err_len)
 {
@@ -1393,7 +1499,7 @@ static int endpoints_parse(struct etcd_store *s, const char *urls,
 
 	if (!urls[0])
 		return skiff_store_seterr(err, err_len, -EINVAL,
-					  "etcd: wants endpoints, as in etcd:http://127.0.0.1:2379[,http://HOST:PORT...]");
+					  "etcd: wants endpoints, as in etcd:https://127.0.0.1:2379[,https://HOST:PORT...]");
 	for (;;) {
 		comma = strchr(p, ',');
 		one = strndup(p, comma ? (size_t)(comma - p) : strlen(p));
@@ -1484,6 +1590,18 @@ static int connect_check(struct etcd_store *s, char *err, size_t err_len)
 	if (ret == -EIO)
 		return skiff_store_seterr(err, err_len, ret,
 					  "not etcd, or a bad answer (%s)", why);
+	/*
+	 * With TLS 1.3 a server that wants a client certificate refuses one
+	 * after the handshake, so the client sees its connection break.
+	 */
+	if (ret == -ECONNRESET && s->https && s->cert_file)
+		return skiff_store_seterr(err, err_len, ret,
+					  "cannot reach etcd (%s); does etcd trust the client certificate's CA (its --trusted-ca-file)?",
+					  why);
+	if (ret == -ECONNRESET && s->https)
+		return skiff_store_seterr(err, err_len, ret,
+					  "cannot reach etcd (%s); if etcd asks for client certificates, give --etcd-certfile and --etcd-keyfile",
+					  why);
 	if (ret)
 		return skiff_store_seterr(err, err_len, ret,
 					  "cannot reach etcd (%s)", why);
@@ -1502,11 +1620,25 @@ static int connect_check(struct etcd_store *s, char *err, size_t err_len)
 	return ret;
 }
 
+/* Frees what open parsed and copied, and @s itself. */
+static void config_free(struct etcd_store *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_endpoints; i++)
+		free(s->endpoints[i]);
+	free(s->endpoints);
+	free(s->url);
+	free(s->ca_file);
+	free(s->cert_file);
+	free(s->key_file);
+	free(s);
+}
+
 static void et_close(struct skiff_store *store)
 {
 	struct etcd_store *s = to_etcd(store);
 	struct conn *c;
-	unsigned int i;
 
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
@@ -1526,11 +1658,7 @@ static void et_close(struct skiff_store *store)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	curl_slist_free_all(s->headers);
-	for (i = 0; i < s->nr_endpoints; i++)
-		free(s->endpoints[i]);
-	free(s->endpoints);
-	free(s->url);
-	free(s);
+	config_free(s);
 	curl_global_cleanup();
 }
 
@@ -1617,7 +1745,7 @@ static int watch_init(struct etcd_store *s, char *err, size_t err_len)
 					 "out of memory");
 		goto err_multi;
 	}
-	curl_setup(s, s->wcurl);
+	curl_setup(s, s->wcurl, s->werrbuf);
 	s->delivered = s->rev;
 	ret = -pthread_create(&s->watcher, NULL, watch_main, s);
 	if (ret) {
@@ -1637,16 +1765,19 @@ err_multi:
 
 /**
  * skiff_store_etcd_open() - open a store in etcd
- * @urls: "http://HOST:PORT[,http://HOST:PORT...]", the client URLs of the
- *	cluster's members (a missing port is 2379)
- * @opts: history and notify; the URL is not looked at
+ * @urls: "SCHEME://HOST:PORT[,SCHEME://HOST:PORT...]", the client URLs of
+ *	the cluster's members, all http or all https (a missing port is 2379)
+ * @opts: history, notify and tls; the URL is not looked at
  * @store: set to the store on success
  * @err: the reason on failure
  * @err_len: size of @err
  *
- * Return: 0; -EINVAL for a bad URL; -ECONNREFUSED, -EHOSTUNREACH or
- * -ETIMEDOUT when no endpoint answers; -EIO when what answers is not etcd
- * or says something unexpected; -EPROTONOSUPPORT for an etcd before 3.4.
+ * Return: 0; -EINVAL for a bad URL, TLS files that cannot be read or TLS
+ * files with http endpoints; -ECONNREFUSED, -EHOSTUNREACH or -ETIMEDOUT when
+ * no endpoint answers (a TLS handshake refused counts as no answer);
+ * -EKEYREJECTED when etcd's certificate does not verify; -EIO when what
+ * answers is not etcd or says something unexpected; -EPROTONOSUPPORT for an
+ * etcd before 3.4.
  */
 int skiff_store_etcd_open(const char *urls,
 			  const struct skiff_store_options *opts,
@@ -1654,7 +1785,6 @@ int skiff_store_etcd_open(const char *urls,
 			  size_t err_len)
 {
 	struct etcd_store *s;
-	unsigned int i;
 	int ret;
 
 	s = calloc(1, sizeof(*s));
@@ -1677,6 +1807,9 @@ int skiff_store_etcd_open(const char *urls,
 		goto err_free;
 	}
 	ret = endpoints_parse(s, urls, err, err_len);
+	if (ret)
+		goto err_free;
+	ret = tls_init(s, opts->tls, err, err_len);
 	if (ret)
 		goto err_free;
 	/* Reference-counted: one per open store, undone by its close. */
@@ -1721,10 +1854,6 @@ err_curl:
 	curl_slist_free_all(s->headers);
 	curl_global_cleanup();
 err_free:
-	for (i = 0; i < s->nr_endpoints; i++)
-		free(s->endpoints[i]);
-	free(s->endpoints);
-	free(s->url);
-	free(s);
+	config_free(s);
 	return ret;
 }

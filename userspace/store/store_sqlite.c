@@ -1440,6 +1440,9 @@ int skiff_store_sqlite_open(const char *dir,
 	if (!dir[0])
 		return skiff_store_seterr(err, err_len, -EINVAL,
 					  "sqlite: wants a directory, as in sqlite:/var/lib/skiff");
+	if (opts->tls)
+		return skiff_store_seterr(err, err_len, -EINVAL,
+					  "sqlite: the TLS files are for etcd; the embedded store has no connection to secure");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return skiff_store_seterr(err, err_len, -ENOMEM,

@@ -331,6 +331,29 @@ static void test_node(const struct skiff_certs_pair *ca)
 	gnutls_x509_crt_deinit(crt);
 }
 
+/* etcd's: its clients and peers reach it by loopback or by --san. */
+static void test_etcd_server(const struct skiff_certs_pair *ca)
+{
+	static const char *const sans[] = { "10.0.0.5", "localhost", "etcd-1.example" };
+	struct skiff_certs_profile_args args = { .sans = sans, .n_sans = ARRAY_SIZE(sans) };
+	struct skiff_certs_info info;
+	gnutls_x509_crt_t crt = NULL;
+
+	tap_is_int(issue(ca, "etcd-server", &args, &info, &crt), 0, "etcd-server issued");
+	tap_is_str(info.cn, "kube-etcd", "etcd-server CN");
+	tap_is_int(info.usages, SKIFF_CERTS_SERVER_AUTH | SKIFF_CERTS_CLIENT_AUTH,
+		   "etcd-server: server and client (peer) auth");
+	tap_ok(info.n_dns == 2 && !strcmp(info.dns[0], "localhost") &&
+	       !strcmp(info.dns[1], "etcd-1.example") && info.n_ips == 3 &&
+	       !strcmp(info.ips[0], "127.0.0.1") && !strcmp(info.ips[1], "::1") &&
+	       !strcmp(info.ips[2], "10.0.0.5"),
+	       "etcd-server SANs: localhost, 127.0.0.1, ::1, then each --san once");
+	tap_is_int(gnutls_verdict(crt, ca->crt, GNUTLS_KP_TLS_WWW_SERVER), 0,
+		   "GnuTLS: chain and server usage verify");
+	skiff_certs_info_free(&info);
+	gnutls_x509_crt_deinit(crt);
+}
+
 static void test_clients(const struct skiff_certs_pair *ca)
 {
 	static const char *const groups[] = { "dev", "system:authenticated-ish" };
@@ -340,6 +363,7 @@ static void test_clients(const struct skiff_certs_pair *ca)
 		{ "scheduler", NULL, "system:kube-scheduler", NULL },
 		{ "controller-manager", NULL, "system:kube-controller-manager", NULL },
 		{ "admin", NULL, "kubernetes-admin", "system:masters" },
+		{ "apiserver-etcd-client", NULL, "kube-apiserver-etcd-client", NULL },
 	};
 	struct skiff_certs_profile_args args = { 0 };
 	struct skiff_certs_info info;
@@ -653,12 +677,13 @@ int main(void)
 		return 1;
 	}
 	setenv("SKIFF_CERTS_DIR", dir, 1);
-	tap_plan(152);
+	tap_plan(162);
 	test_ca(&ca);
 	test_ca_files(&ca);
 	test_apiserver(&ca);
 	test_node(&ca);
 	test_clients(&ca);
+	test_etcd_server(&ca);
 	test_handshake();
 	test_refusals(&ca);
 	test_time();

@@ -48,6 +48,7 @@ static void test_urls(void)
 {
 	struct skiff_store_options opts = { 0 };
 	struct skiff_store *store = (void *)1;
+	struct skiff_store_tls tls = { .ca_file = "/etc/ssl/certs/ca-certificates.crt" };
 	char err[256] = "", *path;
 	int fd;
 
@@ -81,6 +82,12 @@ static void test_urls(void)
 	opts.history = -1;
 	tap_is_int(skiff_store_open(&opts, &store, err, sizeof(err)), -EINVAL,
 		   "a negative history is refused");
+	opts.history = 0;
+	opts.tls = &tls;
+	tap_is_int(skiff_store_open(&opts, &store, err, sizeof(err)), -EINVAL,
+		   "TLS files for the embedded store are refused");
+	tap_ok(strstr(err, "for etcd") && access("/tmp/skiff-never", F_OK),
+	       "saying they are for etcd, making nothing: %s", err);
 }
 
 /* One process at a time: a second open of a store in use is refused. */
@@ -188,7 +195,7 @@ static void test_not_a_store(void)
 
 int main(void)
 {
-	tap_plan(STORE_CASES + 19);
+	tap_plan(STORE_CASES + 21);
 	strcpy(tmp, "/tmp/skiff-store-test-XXXXXX");
 	if (!mkdtemp(tmp)) {
 		perror("mkdtemp");
