@@ -19,6 +19,7 @@
 #
 # Several apiservers on one etcd (their store then, instead of a directory):
 #
+#	etcd_or_skip                 skips the file when etcd is not installed
 #	etcd_start                   an etcd on free loopback ports; sets ETCD
 #	                             (its client URL); servers started after
 #	                             it use it. With ETCD_TLS=1 it serves
@@ -164,6 +165,19 @@ apiserver_restart() {
 }
 
 ETCD_TLS=${ETCD_TLS:-0}
+
+# etcd_or_skip: a file that needs etcd, where it is not installed, reports
+# its one case skipped and exits.
+etcd_or_skip() {
+	command -v etcd > /dev/null && return 0
+	# shellcheck disable=SC2317 # run by run_tests
+	test_etcd() {
+		echo "etcd is not installed (Debian: etcd-server)"
+		return "$ksft_skip"
+	}
+	run_tests test_etcd
+	exit 0
+}
 
 # etcd_curl ARGS...: curl to etcd, as the apiserver's etcd client when
 # ETCD_TLS=1.

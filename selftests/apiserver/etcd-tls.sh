@@ -15,15 +15,7 @@
 
 source "$(dirname "$0")/../lib-apiserver.sh"
 
-if ! command -v etcd > /dev/null; then
-	# shellcheck disable=SC2317 # run by run_tests
-	test_etcd_tls() {
-		echo "etcd is not installed (Debian: etcd-server)"
-		return "$ksft_skip"
-	}
-	run_tests test_etcd_tls
-	exit
-fi
+etcd_or_skip
 
 API_TLS=1
 ETCD_TLS=1

@@ -13,14 +13,7 @@
 
 source "$(dirname "$0")/../lib-apiserver.sh"
 
-if ! command -v etcd > /dev/null; then
-	test_ha() {
-		echo "etcd is not installed (Debian: etcd-server)"
-		return "$ksft_skip"
-	}
-	run_tests test_ha
-	exit
-fi
+etcd_or_skip
 
 CM=/api/v1/namespaces/default/configmaps
 

@@ -31,15 +31,7 @@
 
 source "$(dirname "$0")/../lib-node.sh"
 
-if ! command -v etcd > /dev/null; then
-	# shellcheck disable=SC2317,SC2154 # run by run_tests; lib.sh's ksft_skip
-	test_ha() {
-		echo "etcd is not installed (Debian: etcd-server)"
-		return "$ksft_skip"
-	}
-	run_tests test_ha
-	exit
-fi
+etcd_or_skip
 
 # Short leader election, so that a failover takes seconds: the survivor
 # takes a lease once it has seen no renewal for LEASE_MS.
