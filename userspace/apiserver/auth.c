@@ -29,12 +29,10 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
@@ -43,6 +41,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "buf.h"
 #include "tls_peer.h"
 #include "util.h"
 
@@ -157,44 +156,16 @@ static bool in_group(const struct auth_user *u, const char *group)
 static int read_file(const char *flag, const char *path, char **out,
 		     char *err, size_t len)
 {
-	size_t size = 0, cap = 0;
-	char *buf = NULL, *grown;
-	ssize_t n;
-	int fd, ret = 0;
+	struct skiff_buf b = { 0 };
+	int ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, len, "%s %s: %s", flag, path, strerror(-ret));
-		return ret;
-	}
-	for (;;) {
-		if (size + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			grown = cap <= AUTH_MAX_FILE ? realloc(buf, cap) : NULL;
-			if (!grown) {
-				ret = cap <= AUTH_MAX_FILE ? -ENOMEM : -EFBIG;
-				break;
-			}
-			buf = grown;
-		}
-		n = read(fd, buf + size, cap - size - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			ret = -errno;
-		if (n <= 0)
-			break;
-		size += n;
-	}
-	close(fd);
+	ret = skiff_buf_read_file(&b, path, AUTH_MAX_FILE);
 	if (ret) {
 		snprintf(err, len, "%s %s: %s", flag, path, strerror(-ret));
-		free(buf);
+		free(b.data);
 		return ret;
 	}
-	buf[size] = '\0';
-	*out = buf;
+	*out = b.data;
 	return 0;
 }
 
