@@ -58,10 +58,26 @@ if [ -e "$job/kmemleak" ]; then
 		finish 1
 	fi
 fi
+# run.sh --forward: qemu's user network, whose fixed addresses need no DHCP.
+if [ -e "$job/net" ]; then
+	modprobe virtio_net 2>/dev/null
+	ip link set eth0 up &&
+		ip addr add 10.0.2.15/24 dev eth0 &&
+		ip route add default via 10.0.2.2 ||
+		echo "skiff-vm: cannot bring up eth0"
+fi
 echo "skiff-vm: kernel $(uname -r) up in $(cut -d' ' -f1 /proc/uptime) s"
 
 dmesg_start=$(dmesg | wc -l)
 taint_start=$(cat /proc/sys/kernel/tainted)
+# A KASAN report while booting is not the module's, but KASAN reports only
+# once unless booted with kasan_multi_shot: it would be blind for the run.
+if dmesg | grep -q "BUG: KASAN" &&
+   ! grep -qw kasan_multi_shot /proc/cmdline; then
+	echo "skiff-vm: FAIL: KASAN reported while booting, and would report nothing more:"
+	dmesg | grep -A 12 -m 1 "BUG: KASAN" | sed 's/^/skiff-vm: dmesg: /'
+	finish 1
+fi
 
 rc=0
 ko=$(cat "$job/module" 2>/dev/null)
