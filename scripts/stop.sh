@@ -17,6 +17,32 @@ RUN=$SKIFF_DIR/run
 export PATH=$top/build/bin:$PATH
 
 [ "$(id -u)" = 0 ] || { echo "make stop: must run as root" >&2; exit 1; }
+
+# make run VM=1 (scripts/vm/cluster.sh): the guest tears its cluster down
+# when asked (scripts/vm/cluster-guest.sh), then the VM powers off; one
+# that does not within 2 minutes is killed with its harness.
+if [ -s "$SKIFF_DIR/vm.pid" ]; then
+	pid=$(cat "$SKIFF_DIR/vm.pid")
+	if kill -0 "$pid" 2>/dev/null; then
+		touch "$SKIFF_DIR/vm-stop"
+		for _ in $(seq 1200); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -TERM "$pid" 2>/dev/null; then
+			echo "make stop: the VM did not power off within 2 minutes: killed"
+			for _ in $(seq 100); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+		fi
+		echo "make stop: the VM is gone (its console: $SKIFF_DIR/logs/vm.log)"
+	fi
+	rm -f "$SKIFF_DIR/vm.pid" "$SKIFF_DIR/vm-ready" "$SKIFF_DIR/vm-failed" \
+		"$SKIFF_DIR/vm-stop"
+	[ -d "$RUN" ] || exit 0
+fi
+
 if [ ! -d "$RUN" ]; then
 	echo "make stop: no cluster runs (nothing in $RUN)"
 	exit 0

@@ -11,7 +11,8 @@
 # killed, never left running).
 #
 # Options:
-#   --timeout SEC     kill the VM after SEC seconds (default 600); exit 124
+#   --timeout SEC     kill the VM after SEC seconds (default 600); exit 124;
+#                     0: no deadline (make run VM=1's cluster)
 #   --module PATH     the module to load first (default: skiff.ko of this
 #                     checkout); --no-module loads none
 #   --kver RELEASE    kernel to boot (default: scripts/kernel-release.sh)
@@ -22,6 +23,12 @@
 #                     kmemleak reports from the run (a kernel with kmemleak)
 #   --memory MB       guest memory (default 2048)
 #   --cpus N          guest CPUs (default: the host's, at most 4)
+#   --share DIR       DIR of the host, writable, at the same path in the
+#                     guest (over the read-only root); repeatable
+#   --forward H:G     a network card (qemu's user networking, the guest at
+#                     10.0.2.15) and host TCP port 127.0.0.1:H forwarded to
+#                     the guest's port G; repeatable. Without it the VM has
+#                     no network card.
 #
 # Exit status: COMMAND's, or 1 when the kernel reported trouble, 124 on
 # timeout, 125 when the guest never reported a result (boot failure, panic).
@@ -36,11 +43,13 @@ memory=2048
 kernel_dir=""
 kmemleak=""
 append=""
+shares=()
+forwards=""
 cpus=$(nproc)
 [ "$cpus" -gt 4 ] && cpus=4
 
 usage() {
-	sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -55,6 +64,13 @@ while [ $# -gt 0 ]; do
 	--append) append=${2:?}; shift 2 ;;
 	--memory) memory=${2:?}; shift 2 ;;
 	--cpus) cpus=${2:?}; shift 2 ;;
+	--share)
+		[ -d "${2:?}" ] || { echo "run.sh: --share $2: not a folder" >&2; exit 2; }
+		shares+=("$(realpath "$2")"); shift 2 ;;
+	--forward)
+		[[ "${2:?}" =~ ^[0-9]{1,5}:[0-9]{1,5}$ ]] ||
+			{ echo "run.sh: --forward $2: want HOSTPORT:GUESTPORT" >&2; exit 2; }
+		forwards+=",hostfwd=tcp:127.0.0.1:${2%%:*}-:${2#*:}"; shift 2 ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -104,22 +120,36 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# readonly=on: the guest cannot write to the host, only to the job folder
+# and the --share folders.
+share() {
+	printf -- '-virtfs local,path=%s,mount_tag=%s,security_model=none,multidevs=remap%s' \
+		"$1" "$2" "$3"
+}
+
 echo "$top" > "$job/top"
 echo "$module" > "$job/module"
 # The guest sees the host's /lib/modules; another kernel brings its own.
 [ "$moddir" = /lib/modules ] || echo "$moddir" > "$job/moddir"
 [ -z "$kmemleak" ] || touch "$job/kmemleak"
+# init mounts each share (tag, then the path) and guest.sh brings up the
+# network card when there is one.
+nic=(-nic none)
+if [ -n "$forwards" ]; then
+	nic=(-nic "user,model=virtio-net-pci$forwards")
+	touch "$job/net"
+fi
+share_args=()
+for i in "${!shares[@]}"; do
+	echo "share$i ${shares[$i]}" >> "$job/shares"
+	# shellcheck disable=SC2207 # two words, and paths without blanks
+	share_args+=($(share "${shares[$i]}" "share$i" ""))
+done
 {
 	printf 'cd %q || exit 125\n' "$top"
 	printf '%q ' "$@"
 	printf '\n'
 } > "$job/cmd"
-
-# readonly=on: the guest cannot write to the host, only to the job folder.
-share() {
-	printf -- '-virtfs local,path=%s,mount_tag=%s,security_model=none,multidevs=remap%s' \
-		"$1" "$2" "$3"
-}
 
 # The firmware clears the screen with terminal escapes: keep logs readable.
 strip_terminal_codes() {
@@ -128,16 +158,18 @@ strip_terminal_codes() {
 
 qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$memory" \
-	-nographic -no-reboot -nic none \
+	-nographic -no-reboot "${nic[@]}" \
 	-kernel "$kernel" -initrd "$initramfs" \
 	-append "console=ttyS0 quiet panic=-1 sysrq_always_enabled=1 $append" \
 	$(share / hostroot ,readonly=on) \
 	$(share "$top" skifftop ,readonly=on) \
 	$(share "$job" job "") \
+	"${share_args[@]}" \
 	< /dev/null > >(strip_terminal_codes) &
 qemu_pid=$!
 
 # Kill the VM at the deadline; the watcher goes away with qemu.
+[ "$timeout" = 0 ] && timeout=infinity
 (
 	sleep "$timeout" & sleep_pid=$!
 	trap 'kill $sleep_pid 2>/dev/null; exit 0' TERM

@@ -77,6 +77,28 @@ test_bad_arguments_are_refused() {
 	out=$("$RUN" --module /nonexistent.ko -- true 2>&1) || rc=$?
 	check_eq "$rc" 125 "missing module"
 	check_match "$out" "module not found" "message"
+	rc=0
+	out=$("$RUN" --share /nonexistent -- true 2>&1) || rc=$?
+	check_eq "$rc" 2 "--share of no folder"
+	check_match "$out" "--share /nonexistent: not a folder" "message"
+	rc=0
+	out=$("$RUN" --forward 6443 -- true 2>&1) || rc=$?
+	check_eq "$rc" 2 "--forward without the guest's port"
+	check_match "$out" "--forward 6443: want HOSTPORT:GUESTPORT" "message"
+}
+
+# make run VM=1's plumbing: a writable folder of the host at its own path,
+# and a network card at qemu's fixed guest address.
+test_share_and_network_card() {
+	local dir out rc=0
+
+	dir=$(mktemp -d /tmp/skiff-vm-share.XXXXXX)
+	out=$("$RUN" --share "$dir" --forward 1:1 -- \
+		sh -c "echo written-by-guest > $dir/file; ip -4 -o addr show eth0" 2>&1) || rc=$?
+	check_eq "$rc" 0 "exit status: $out"
+	check_eq "$(cat "$dir/file")" written-by-guest "the guest's file, on the host"
+	check_match "$out" "eth0 +inet 10\.0\.2\.15/24" "the guest's address"
+	rm -rf "$dir"
 }
 
 mkdir -p "$SKIFF_TOP/build"
@@ -91,6 +113,7 @@ chmod +x "$SKIFF_TOP/build/vm-harness-failing.sh"
 run_tests \
 	test_bad_arguments_are_refused \
 	test_exit_status_is_the_commands \
+	test_share_and_network_card \
 	test_failing_test_fails_the_run \
 	test_default_module_has_no_triggers \
 	test_kernel_warning_fails_the_run \
