@@ -198,9 +198,13 @@ static bool wait_events(struct recorder *rec, size_t n)
 	return false;
 }
 
-static int open_err(const char *url, char *err, size_t err_len)
+/* A file that is there on Debian: the TLS rules come before any reading. */
+#define SYSTEM_CAS "/etc/ssl/certs/ca-certificates.crt"
+
+static int open_tls_err(const char *url, const struct skiff_store_tls *tls, char *err,
+			size_t err_len)
 {
-	struct skiff_store_options opts = { .url = url };
+	struct skiff_store_options opts = { .url = url, .tls = tls };
 	struct skiff_store *store = (void *)1;
 	int ret;
 
@@ -213,6 +217,11 @@ static int open_err(const char *url, char *err, size_t err_len)
 	return ret;
 }
 
+static int open_err(const char *url, char *err, size_t err_len)
+{
+	return open_tls_err(url, NULL, err, err_len);
+}
+
 static void test_urls(void)
 {
 	static const char *const bad[] = {
@@ -220,6 +229,8 @@ static void test_urls(void)
 		"etcd:http://127.0.0.1:2379/v3", "etcd:http://127.0.0.1:2379,",
 		"etcd:http://:2379", "etcd:http://127.0.0.1:2379?x=1",
 	};
+	static const struct skiff_store_tls ca_only = { .ca_file = SYSTEM_CAS };
+	static const struct skiff_store_tls cert_only = { .cert_file = SYSTEM_CAS };
 	struct etcd *e = etcd_for("main");
 	char err[512], url[128];
 	int dead = free_port(), dead2 = free_port();
@@ -233,9 +244,19 @@ static void test_urls(void)
 			tap_diag("%s: %s", bad[i], err);
 	}
 	tap_is_int(bad_ok, ARRAY_SIZE(bad), "malformed URLs: -EINVAL");
-	tap_is_int(open_err("etcd:https://127.0.0.1:2379", err, sizeof(err)),
-		   -EINVAL, "https: -EINVAL");
-	tap_ok(strstr(err, "https is not supported"), "saying so: %s", err);
+	snprintf(url, sizeof(url), "etcd:https://127.0.0.1:%d,http://127.0.0.1:%d", dead, dead2);
+	tap_is_int(open_err(url, err, sizeof(err)), -EINVAL, "https and http mixed: -EINVAL");
+	tap_ok(strstr(err, "use one scheme for all"), "saying so: %s", err);
+	snprintf(url, sizeof(url), "etcd:https://127.0.0.1:%d", dead);
+	tap_is_int(open_err(url, err, sizeof(err)), -ECONNREFUSED,
+		   "https, nothing listening: -ECONNREFUSED");
+	tap_is_int(open_tls_err(url, &cert_only, err, sizeof(err)), -EINVAL,
+		   "a client certificate without its key: -EINVAL");
+	tap_ok(strstr(err, "needs its key"), "saying so: %s", err);
+	snprintf(url, sizeof(url), "etcd:http://127.0.0.1:%d", dead);
+	tap_is_int(open_tls_err(url, &ca_only, err, sizeof(err)), -EINVAL,
+		   "TLS files for http endpoints: -EINVAL");
+	tap_ok(strstr(err, "use https://"), "saying so: %s", err);
 
 	snprintf(url, sizeof(url), "etcd:http://127.0.0.1:%d", dead);
 	tap_is_int(open_err(url, err, sizeof(err)), -ECONNREFUSED,
@@ -483,7 +504,7 @@ int main(void)
 		printf("1..0 # SKIP etcd is not installed (Debian: apt-get install etcd-server)\n");
 		return 0;
 	}
-	tap_plan(STORE_CASES + 30);
+	tap_plan(STORE_CASES + 35);
 	strcpy(tmp, "/tmp/skiff-store-etcd-XXXXXX");
 	if (!mkdtemp(tmp)) {
 		perror("mkdtemp");
