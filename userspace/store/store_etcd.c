@@ -76,6 +76,8 @@
 #define DEFAULT_PORT		"2379"
 #define MAX_COMPACT_SLACK	1024
 #define CONNECT_TIMEOUT_MS	2000
+/* With the TLS handshake, which takes seconds on an emulated CPU. */
+#define CONNECT_TLS_TIMEOUT_MS	10000
 /* etcd times a proposal out after ~7 s; this is only for a member gone mute. */
 #define REQUEST_TIMEOUT_MS	20000
 /* A write waits this long at most for notify to see it. */
@@ -322,7 +324,7 @@ static void curl_setup(struct etcd_store *s, CURL *curl, char *errbuf)
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, s->headers);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)CONNECT_TIMEOUT_MS);
+			 (long)(s->https ? CONNECT_TLS_TIMEOUT_MS : CONNECT_TIMEOUT_MS));
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, (long)KEEPALIVE_IDLE_S);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL,
