@@ -1383,6 +1383,7 @@ static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 	char *host = NULL, *port = NULL, *path = NULL;
 	char *query = NULL, *user = NULL, **grown;
 	bool https = !strncmp(text, "https://", 8);
+	const char *scheme = https ? "https" : "http";
 	CURLU *u;
 	int ret = -EINVAL;
 
@@ -1399,8 +1400,7 @@ static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 	if (s->nr_endpoints && https != s->https) {
 		skiff_store_seterr(err, err_len, -EINVAL,
 				   "etcd endpoint \"%s\": %s among %s endpoints; use one scheme for all",
-				   text, https ? "https" : "http",
-				   s->https ? "https" : "http");
+				   text, scheme, s->https ? "https" : "http");
 		goto out;
 	}
 	s->https = https;
@@ -1408,7 +1408,7 @@ static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) || !host[0]) {
 		skiff_store_seterr(err, err_len, -EINVAL,
 				   "etcd endpoint \"%s\": not a URL of the form %s://HOST:PORT",
-				   text, https ? "https" : "http");
+				   text, scheme);
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
@@ -1418,7 +1418,7 @@ static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 	if ((path && strcmp(path, "/")) || query || user) {
 		skiff_store_seterr(err, err_len, -EINVAL,
 				   "etcd endpoint \"%s\": want only %s://HOST:PORT, no path, query or user",
-				   text, https ? "https" : "http");
+				   text, scheme);
 		goto out;
 	}
 	grown = reallocarray(s->endpoints, s->nr_endpoints + 1,
@@ -1426,8 +1426,8 @@ static int endpoint_add(struct etcd_store *s, const char *text, char *err,
 	if (!grown)
 		goto out_nomem;
 	s->endpoints = grown;
-	if (asprintf(&s->endpoints[s->nr_endpoints], "%s://%s:%s",
-		     https ? "https" : "http", host, port ?: DEFAULT_PORT) < 0)
+	if (asprintf(&s->endpoints[s->nr_endpoints], "%s://%s:%s", scheme,
+		     host, port ?: DEFAULT_PORT) < 0)
 		goto out_nomem;
 	s->nr_endpoints++;
 	ret = 0;
