@@ -310,6 +310,18 @@ k() {
 	"${KUBECTL:-kubectl}" --cache-dir "$API_DIR/kube-cache" "$@"
 }
 
+# rollout_as_kubectl TYPE/NAME WHAT: skiffctl rollout status says what
+# kubectl rollout status says of the same object, with the same exit
+# status (neither waits: both with --watch=false).
+rollout_as_kubectl() {
+	local want got want_rc=0 got_rc=0
+
+	want=$(k rollout status "$1" --watch=false 2>&1) || want_rc=$?
+	got=$(skiffctl rollout status "$1" --watch=false 2>&1) || got_rc=$?
+	check_eq "$got" "$want" "skiffctl rollout status $1: $2"
+	check_eq "$got_rc" "$want_rc" "exit status of skiffctl rollout status $1: $2"
+}
+
 # run_kubectl_tests CASE...: runs each case twice, with kubectl 1.32
 # (/usr/bin) and 1.20 (Debian's kubernetes-client, unpacked by
 # scripts/install-deps.sh); a case sees KVER (132, 120) and KUBECTL.

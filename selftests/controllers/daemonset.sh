@@ -221,6 +221,7 @@ rolling() {
 	k rollout status daemonset/log --timeout=20s > "$API_DIR/out" 2>&1 ||
 		fail "rollout status: $(cat "$API_DIR/out")"
 	check_match "$(cat "$API_DIR/out")" 'daemon set "log" successfully rolled out' "rollout status"
+	rollout_as_kubectl daemonset/log "rolled out"
 	k rollout undo daemonset/log > "$API_DIR/out" 2>&1 || fail "rollout undo: $(cat "$API_DIR/out")"
 	wait_json 60 "$PODS?labelSelector=app%3Dlog" '[.items[] | select(.metadata.labels["controller-revision-hash"] == "'"$hash1"'" and
 		.spec.containers[0].image == "busybox" and .status.phase == "Running")] | length == 4'
@@ -252,6 +253,7 @@ test_on_delete() {
 		application/merge-patch+json
 	wait_json 20 "$DS/log" '.status.observedGeneration == 2'
 	check_eq "$(jget .status.updatedNumberScheduled)" 0 "updated before a deletion"
+	rollout_as_kubectl ds/log "OnDelete has no rollout"
 	local pod
 	api_expect 200 GET "$PODS?labelSelector=app%3Dlog"
 	pod=$(jget '.items[] | select(.spec.nodeName == "a") | .metadata.name')

@@ -498,8 +498,22 @@ test_rollout_status() {
 	check_eq "$RC" 1 "progress deadline"
 	check_match "$OUT" 'error: deployment "slow" exceeded its progress deadline$' "deadline"
 
-	refused "follows Deployments only" rollout status daemonset/agent
-	refused "deployment/NAME missing" rollout status
+	# A DaemonSet whose pods never become Ready: held where kubectl
+	# holds it, and said as kubectl says it.
+	api_expect 201 POST /apis/apps/v1/namespaces/default/daemonsets '{"apiVersion":"apps/v1",
+		"kind":"DaemonSet","metadata":{"name":"agent"},"spec":{"selector":{"matchLabels":
+		{"app":"agent"}},"template":{"metadata":{"labels":{"app":"agent"},"annotations":
+		{"'$HOLD'":"false"}},"spec":{"containers":[{"name":"a","image":"busybox:1"}]}}}}'
+	wait_json 30 /apis/apps/v1/namespaces/default/daemonsets/agent \
+		'.status.updatedNumberScheduled == 2 and .status.observedGeneration == 1'
+	ctl rollout status ds/agent --timeout 2s
+	check_eq "$RC" 1 "held daemon set, timeout"
+	check_match "$OUT" '^Waiting for daemon set "agent" rollout to finish: 0 of 2 updated pods are available\.\.\.$' \
+		"daemon set held"
+	rollout_as_kubectl daemonset/agent "held"
+	refused "job: no rollout to follow" rollout status job/agent
+	refused "pods: no rollout to follow" rollout status pods agent
+	refused "TYPE/NAME missing" rollout status
 	refused "NAME missing" rollout status deployment
 	refused "unexpected argument 'x'" rollout status deployment/web x
 	refused "unknown command 'undo'" rollout undo deployment/web

@@ -186,6 +186,7 @@ test_rolling_update() {
 	# What kubectl says of a (defaulted) partition of 0.
 	check_match "$(cat "$API_DIR/out")" "partitioned roll out complete: 3 new pods have been updated" \
 		"rollout status"
+	rollout_as_kubectl statefulset/web "rolled out"
 
 	# Undo: the first revision's template, raised to revision 3.
 	k rollout undo statefulset/web > "$API_DIR/out" 2>&1 || fail "rollout undo: $(cat "$API_DIR/out")"
@@ -220,6 +221,7 @@ test_partition() {
 		fail "rollout status: $(cat "$API_DIR/out")"
 	check_match "$(cat "$API_DIR/out")" "partitioned roll out complete: 1 new pods have been updated" \
 		"rollout status"
+	rollout_as_kubectl sts/web "partitioned"
 	local uid
 	api_expect 200 GET "$PODS/web-0"
 	uid=$(jget .metadata.uid)
@@ -278,6 +280,7 @@ test_on_delete() {
 	wait_json 20 "$STS/web" '.status.observedGeneration == 2 and .status.updateRevision != "'"$r1"'"'
 	check_eq "$(jget .status.updatedReplicas)" 0 "updated before any deletion"
 	check_eq "$(jget .status.currentReplicas)" 2 "current before any deletion"
+	rollout_as_kubectl statefulset/web "OnDelete has no rollout"
 	api_expect 200 DELETE "$PODS/web-0"
 	wait_json 20 "$STS/web" '.status.updatedReplicas == 1 and .status.readyReplicas == 2'
 	api_expect 200 GET "$PODS/web-1"
