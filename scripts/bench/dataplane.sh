@@ -136,13 +136,18 @@ How far the verdicts go, under TCG:
   emulated like the rest, so the absolute figures are several times to
   tens of times what the same calls take on hardware. A figure under a
   target here is under it on hardware; one over it may not be.
-- kmod's remove is flat in N (17-32 ms from 1k to 100k services under
-  TCG) but over 10 ms: it is the conntrack clean-up that deleting a
-  service owes (its flows go at once, UDP too), a walk of the whole
-  conntrack hash table (nf_ct_iterate_cleanup_net, every bucket), not of
-  the service table. On hardware the same walk takes
-  a millisecond or two; here it is emulated. Adding, which owes no
-  clean-up, takes under a millisecond even under TCG at 100k services.
+- kmod's remove is flat in N (the table above) but over 10 ms under TCG:
+  it is the conntrack clean-up that deleting a service owes (its flows go
+  at once, UDP too), a walk of the whole conntrack hash table
+  (nf_ct_iterate_cleanup_net, every bucket: 65536 with the guest's 4 GB),
+  not of the service table. On hardware the same walk takes a millisecond
+  or two; here it is emulated. Adding, which owes no clean-up, takes under
+  a millisecond even under TCG at 100k services.
+- Single-stream throughput under TCG moves between runs by more than the
+  two overlays differ: kmod/vxlan was 1.43 in one run and 0.97 in the
+  next, on the same module. Both overlays do the same per-packet work
+  (GSO/GRO, one UDP encapsulation), all of it emulated; only hardware (or
+  KVM) can settle which is faster.
 - Connections/s is the median of BENCH_SAMPLES samples after a warm-up,
   with the host's 2 CPUs shared by the emulator's threads: differences of
   10-20% between points are within the noise of this machine, which is
