@@ -37,10 +37,12 @@ etcd_or_skip
 # takes a lease once it has seen no renewal for LEASE_MS.
 # etcd on https, with client certificates (lib-apiserver.sh's etcd_start).
 ETCD_TLS=1
-LEASE_MS=4000
-RETRY_MS=1000
-ELECT=(--leader-elect --leader-elect-lease-duration 4s --leader-elect-renew-deadline 3s
-       --leader-elect-retry-period 1s)
+# They grow with SKIFF_TIME_SCALE: in the emulated VM a leader renewing
+# every second still misses 3 s deadlines, and the leaders keep changing.
+LEASE_MS=$(t 4000)
+RETRY_MS=$(t 1000)
+ELECT=(--leader-elect --leader-elect-lease-duration "$(t 4)s"
+       --leader-elect-renew-deadline "$(t 3)s" --leader-elect-retry-period "$(t 1)s")
 A2_IP=192.168.77.2
 PKI2=$API_DIR/pki-2
 K1=$KUBECONFIG
