@@ -93,6 +93,13 @@ struct progress {
 	char msg[512];
 };
 
+/* Its controller has seen the latest spec (Deployments and DaemonSets). */
+static bool spec_observed(const json_t *obj)
+{
+	return skiff_int(obj, "metadata.generation", 0) <=
+	       skiff_int(obj, "status.observedGeneration", -1);
+}
+
 /* Deployment progress, kubectl's DeploymentStatusViewer. */
 static void deployment_progress(const json_t *dep, const char *name, struct progress *p)
 {
@@ -105,8 +112,7 @@ static void deployment_progress(const json_t *dep, const char *name, struct prog
 	total = skiff_int(dep, "status.replicas", 0);
 	p->old = total > p->updated ? total - p->updated : 0;
 	p->available = skiff_int(dep, "status.availableReplicas", 0);
-	p->observed = skiff_int(dep, "metadata.generation", 0) <=
-		      skiff_int(dep, "status.observedGeneration", -1);
+	p->observed = spec_observed(dep);
 	if (!p->observed) {
 		snprintf(p->msg, sizeof(p->msg), DEP_OBSERVE_MSG);
 		return;
@@ -147,8 +153,7 @@ static void daemonset_progress(const json_t *ds, const char *name, struct progre
 	p->want = skiff_int(ds, "status.desiredNumberScheduled", 0);
 	p->updated = skiff_int(ds, "status.updatedNumberScheduled", 0);
 	p->available = skiff_int(ds, "status.numberAvailable", 0);
-	p->observed = skiff_int(ds, "metadata.generation", 0) <=
-		      skiff_int(ds, "status.observedGeneration", -1);
+	p->observed = spec_observed(ds);
 	if (!p->observed)
 		snprintf(p->msg, sizeof(p->msg), DS_OBSERVE_MSG);
 	else if (p->updated < p->want)
