@@ -332,6 +332,43 @@ test_watch() {
 	api_expect 400 GET "$CM?watch=1&labelSelector=a+in+(b"
 }
 
+# catch_ups FROM: skiff_watch_catch_ups_total{from="FROM"} of /metrics.
+catch_ups() {
+	api GET /metrics
+	sed -n "s/^skiff_watch_catch_ups_total{from=\"$1\"} //p" <<< "$OUT"
+}
+
+# changes FILE: the "k" of each MODIFIED configmap in a watch's output.
+changes() {
+	jq -r 'select(.type == "MODIFIED") | .object.data.k' < "$1" | tr '\n' ' '
+}
+
+# The server keeps the last 16 writes for watches (apiserver_start below):
+# a watch from a version they cover starts from them, an older one from
+# the store's history; either way a watcher sees every write after it.
+test_watch_from_cache_or_store() {
+	local i rv0 rv17 cache store w=$API_DIR/watch-c
+
+	api_expect 201 POST "$CM" "$(cm wc)"
+	rv0=$(jget .metadata.resourceVersion)
+	for i in $(seq 1 20); do
+		api_expect 200 PATCH "$CM/wc" "{\"data\":{\"k\":\"$i\"}}" \
+			application/merge-patch+json
+		if [ "$i" = 17 ]; then
+			rv17=$(jget .metadata.resourceVersion)
+		fi
+	done
+	cache=$(catch_ups cache)
+	store=$(catch_ups store)
+	timeout 20 curl -sN "$API$CM?watch=1&resourceVersion=$rv0&timeoutSeconds=1" > "$w"
+	check_eq "$(changes "$w")" "$(seq -s ' ' 1 20) " "the writes after 20 writes ago"
+	check_eq "$(catch_ups store)" "$((store + 1))" "caught up from the store"
+	timeout 20 curl -sN "$API$CM?watch=1&resourceVersion=$rv17&timeoutSeconds=1" > "$w"
+	check_eq "$(changes "$w")" "18 19 20 " "the writes after 3 writes ago"
+	check_eq "$(catch_ups cache)" "$((cache + 1))" "caught up from the cache"
+	check_eq "$(catch_ups store)" "$((store + 1))" "not from the store"
+}
+
 test_watch_too_old_is_gone() {
 	local i
 
@@ -583,13 +620,14 @@ if [ "${SKIFF_API_STORE:-sqlite}" = etcd ]; then
 	fi
 	etcd_start
 fi
-apiserver_start --history 50 --service-cluster-ip-range 10.99.0.0/29 \
+apiserver_start --history 50 --default-watch-cache-size 16 \
+	--service-cluster-ip-range 10.99.0.0/29 \
 	--service-node-port-range 30000-30003
 run_tests test_discovery test_first_namespaces test_create_get \
 	test_create_conflicts_and_rejections test_generate_name \
 	test_update_optimistic_concurrency test_generation_and_status \
 	test_patch_formats test_list_selectors_and_pages test_watch \
-	test_watch_too_old_is_gone test_scale_subresource \
+	test_watch_from_cache_or_store test_watch_too_old_is_gone test_scale_subresource \
 	test_pod_binding_and_graceful_delete test_secret_data_and_string_data \
 	test_delete_finalizers_and_preconditions test_delete_collection \
 	test_namespace_lifecycle test_table_output test_service_addresses \

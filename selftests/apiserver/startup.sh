@@ -47,6 +47,13 @@ test_bad_flags() {
 	check_eq "$rc" 2 "--history 0"
 	run_apiserver out rc --threads many
 	check_eq "$rc" 2 "--threads many"
+	run_apiserver out rc --default-watch-cache-size -1
+	check_eq "$rc" 2 "--default-watch-cache-size -1"
+	check_match "$out" "'-1' is not in 0\.\.1000000" "message"
+	run_apiserver out rc --default-watch-cache-size 1000001
+	check_eq "$rc" 2 "--default-watch-cache-size 1000001"
+	run_apiserver out rc --default-watch-cache-size 8k
+	check_eq "$rc" 2 "--default-watch-cache-size 8k"
 	run_apiserver out rc --service-cluster-ip-range 10.0.0.0/40
 	check_eq "$rc" 2 "bad CIDR"
 	run_apiserver out rc --service-node-port-range 5-1

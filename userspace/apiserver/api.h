@@ -202,7 +202,8 @@ bool list_filter_match(const struct list_filter *lf, const json_t *obj);
 void list_filter_free(struct list_filter *lf);
 
 /* watch.c */
-int watch_hub_create(struct apiserver *server, struct watch_hub **hub);
+int watch_hub_create(struct apiserver *server, size_t cache_size,
+		     struct watch_hub **hub);
 void watch_hub_destroy(struct watch_hub *hub);
 /* The store's revision when the hub starts taking its notifications. */
 void watch_hub_start(struct watch_hub *hub, int64_t rev);
@@ -213,6 +214,9 @@ enum MHD_Result watch_handle(struct api_request *req);
 /* Resumes and ends every stream (before the daemon stops). */
 void watch_hub_shutdown(struct watch_hub *hub);
 size_t watch_hub_count(struct watch_hub *hub);
+/* Watches with a resourceVersion so far, by where they caught up from. */
+void watch_hub_catch_ups(struct watch_hub *hub, unsigned long long *cache,
+			 unsigned long long *store);
 
 /* logs.c: GET pods/NAME/log, from the kubelet of the pod's node. */
 enum MHD_Result logs_handle(struct api_request *req);

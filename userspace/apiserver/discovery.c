@@ -148,9 +148,11 @@ static char *metrics(struct apiserver *server)
 	static const char *const verbs[] = {
 		"GET", "POST", "PUT", "PATCH", "DELETE", "other",
 	};
+	unsigned long long from_cache, from_store;
 	char *text = NULL, *more;
 	unsigned int i;
 
+	watch_hub_catch_ups(server->hub, &from_cache, &from_store);
 	if (asprintf(&text,
 		     "# HELP apiserver_request_total Requests served, by HTTP method.\n"
 		     "# TYPE apiserver_request_total counter\n") < 0)
@@ -167,6 +169,10 @@ static char *metrics(struct apiserver *server)
 		     "%s# HELP apiserver_registered_watchers Open watch streams.\n"
 		     "# TYPE apiserver_registered_watchers gauge\n"
 		     "apiserver_registered_watchers %zu\n"
+		     "# HELP skiff_watch_catch_ups_total Watches from a resourceVersion, by what replayed the writes after it.\n"
+		     "# TYPE skiff_watch_catch_ups_total counter\n"
+		     "skiff_watch_catch_ups_total{from=\"cache\"} %llu\n"
+		     "skiff_watch_catch_ups_total{from=\"store\"} %llu\n"
 		     "# HELP skiff_store_revision The store's last revision.\n"
 		     "# TYPE skiff_store_revision gauge\n"
 		     "skiff_store_revision %lld\n"
@@ -176,7 +182,7 @@ static char *metrics(struct apiserver *server)
 		     "# HELP process_start_time_seconds Start time since the epoch.\n"
 		     "# TYPE process_start_time_seconds gauge\n"
 		     "process_start_time_seconds %lld\n",
-		     text, watch_hub_count(server->hub),
+		     text, watch_hub_count(server->hub), from_cache, from_store,
 		     (long long)skiff_store_revision(server->store),
 		     (long long)skiff_store_compacted(server->store),
 		     server->started) < 0)

@@ -6,6 +6,7 @@
  *
  *	skiff-apiserver [--listen ADDR:PORT] [--data-dir DIR]
  *			[--etcd-servers URL[,URL...]] [--history N] [--threads N]
+ *			[--default-watch-cache-size N]
  *			[--etcd-cafile F] [--etcd-certfile F --etcd-keyfile F]
  *			[--tls-cert-file F --tls-private-key-file F]
  *			[--client-ca-file F] [--token-auth-file F]
@@ -30,6 +31,8 @@
 
 #define PROG "skiff-apiserver"
 #define DEFAULT_DATA_DIR "/var/lib/skiff/apiserver"
+#define DEFAULT_WATCH_CACHE 1024
+#define MAX_WATCH_CACHE 1000000
 #define PLAIN_OFF_LOOPBACK \
 	"%s: --listen %s: plain HTTP is only served on loopback; give --tls-cert-file\n"
 
@@ -52,10 +55,13 @@ static void usage(FILE *out)
 		"  --etcd-cafile F     etcd's serving CA (https; default: the system's)\n"
 		"  --etcd-certfile F, --etcd-keyfile F  the client certificate for etcd\n"
 		"  --history N         revisions kept for watches (default 10000)\n"
+		"  --default-watch-cache-size N  the last N writes kept decoded, which\n"
+		"                      watches resuming after them start from (default %d;\n"
+		"                      0: every watch with a resourceVersion asks the store)\n"
 		"  --threads N         HTTP threads (default 64)\n"
 		"  --service-cluster-ip-range CIDR  Service ClusterIPs (default 10.96.0.0/12)\n"
 		"  --service-node-port-range A-B    node ports (default 30000-32767)\n",
-		DEFAULT_DATA_DIR);
+		DEFAULT_DATA_DIR, DEFAULT_WATCH_CACHE);
 }
 
 static int parse_listen(const char *text, struct server_options *opts)
@@ -109,6 +115,7 @@ int main(int argc, char **argv)
 		{ "etcd-keyfile", required_argument, NULL, 'y' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "default-watch-cache-size", required_argument, NULL, 'W' },
 		{ "service-cluster-ip-range", required_argument, NULL, 'S' },
 		{ "service-node-port-range", required_argument, NULL, 'N' },
 		{ "tls-cert-file", required_argument, NULL, 'c' },
@@ -143,6 +150,7 @@ int main(int argc, char **argv)
 	char err[512];
 	sigset_t sigs;
 	long value;
+	size_t watch_cache = DEFAULT_WATCH_CACHE;
 	int opt, sig, ret;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -176,6 +184,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			store_opts.history = value;
+			break;
+		case 'W':
+			/* 0 is allowed: no cache, as Kubernetes' flag. */
+			if (strcmp(optarg, "0") &&
+			    parse_count(optarg, MAX_WATCH_CACHE, &value)) {
+				fprintf(stderr,
+					"%s: --default-watch-cache-size: '%s' is not in 0..%d\n",
+					PROG, optarg, MAX_WATCH_CACHE);
+				return 2;
+			}
+			watch_cache = strcmp(optarg, "0") ? (size_t)value : 0;
 			break;
 		case 't':
 			if (parse_count(optarg, 256, &value)) {
@@ -283,7 +302,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	server.started = (long long)time(NULL);
-	ret = watch_hub_create(&server, &server.hub);
+	ret = watch_hub_create(&server, watch_cache, &server.hub);
 	if (ret) {
 		fprintf(stderr, "skiff-apiserver: %s\n", strerror(-ret));
 		goto free_auth;

@@ -15,8 +15,15 @@
  * to R) while the hub queues live events after R aside; then the two are
  * joined and the stream starts. No event is lost or sent twice.
  *
+ * Watch cache: the hub keeps the last events it fanned out, decoded, as
+ * kube-apiserver's watch cache does. A watch from a resourceVersion they
+ * cover (every reconnecting informer's) catches up from them under the
+ * hub's lock instead of asking the store for its history: with etcd, that
+ * is a connection, a TLS handshake and an etcd watch saved per watch.
+ *
  * DOC: Locking
- * hub->lock protects the watcher list and hub->rev; watcher->lock its
+ * hub->lock protects the watcher list, hub->rev and the cache (the
+ * decoded events' lines are made under it too); watcher->lock its
  * buffer and state. Order: hub->lock, then watcher->lock. The stream's
  * free callback unlinks the watcher under hub->lock, after which nothing
  * else can reach it.
@@ -71,6 +78,25 @@ struct watcher {
 	struct watcher *prev;
 };
 
+/* One write, decoded once for every watcher. */
+struct decoded {
+	int64_t rev;
+	enum skiff_store_event_type type;
+	char *key;
+	json_t *obj;	/* the object after (before, for a delete) */
+	json_t *prev;
+	char *lines[3];	/* ADDED, MODIFIED, DELETED, made when needed */
+};
+
+/**
+ * struct watch_hub - the watchers of one apiserver and its watch cache
+ * @cache: the last @cache_size events, a ring; @cache_len of them held,
+ *	the oldest at @cache_first
+ * @cache_base: the cache holds every event after this revision; -1 until
+ *	the hub starts
+ * @from_cache: watches with a resourceVersion caught up from the cache
+ * @from_store: the others, from the store's history
+ */
 struct watch_hub {
 	struct apiserver *server;
 	pthread_mutex_t lock;
@@ -80,6 +106,13 @@ struct watch_hub {
 	bool stopping;
 	pthread_t ticker;
 	pthread_cond_t tick;
+	struct decoded *cache;
+	size_t cache_size;
+	size_t cache_len;
+	size_t cache_first;
+	int64_t cache_base;
+	unsigned long long from_cache;
+	unsigned long long from_store;
 };
 
 static int buffer_add(struct buffer *b, const char *text, size_t len)
@@ -186,18 +219,12 @@ static const char *event_type(const struct watcher *w,
 	return NULL;
 }
 
-/* One write, decoded once for every watcher. */
-struct decoded {
-	const struct skiff_store_event *ev;
-	json_t *obj;	/* the object after (before, for a delete) */
-	json_t *prev;
-	char *lines[3];	/* ADDED, MODIFIED, DELETED, made when needed */
-};
-
 static void decode_event(struct decoded *d, const struct skiff_store_event *ev)
 {
 	memset(d, 0, sizeof(*d));
-	d->ev = ev;
+	d->rev = ev->rev;
+	d->type = ev->type;
+	d->key = strdup(ev->kv.key);
 	d->obj = object_decode(ev->kv.value, ev->kv.value_len, ev->rev);
 	if (ev->prev.value)
 		d->prev = object_decode(ev->prev.value, ev->prev.value_len,
@@ -208,6 +235,7 @@ static void decoded_free(struct decoded *d)
 {
 	int i;
 
+	free(d->key);
 	json_decref(d->obj);
 	json_decref(d->prev);
 	for (i = 0; i < 3; i++)
@@ -221,11 +249,11 @@ static void deliver(struct watcher *w, struct decoded *d, bool live)
 	const char *type;
 	int i;
 
-	if (d->ev->rev <= w->since || !watches_key(w, d->ev->kv.key))
+	if (d->rev <= w->since || !d->key || !watches_key(w, d->key))
 		return;
-	type = event_type(w, d->ev->type,
-			  d->ev->type == SKIFF_STORE_DELETE ? NULL : d->obj,
-			  d->ev->type == SKIFF_STORE_DELETE ? d->obj : d->prev);
+	type = event_type(w, d->type,
+			  d->type == SKIFF_STORE_DELETE ? NULL : d->obj,
+			  d->type == SKIFF_STORE_DELETE ? d->obj : d->prev);
 	if (!type)
 		return;
 	for (i = 0; strcmp(types[i], type); i++)
@@ -236,11 +264,58 @@ static void deliver(struct watcher *w, struct decoded *d, bool live)
 		send_line(w, d->lines[i], strlen(d->lines[i]), live);
 }
 
+/*
+ * Keeps @d, the newest event, in the cache; the oldest makes room. Called
+ * with hub->lock held. Return: whether the cache took @d.
+ */
+static bool cache_add(struct watch_hub *hub, struct decoded *d)
+{
+	struct decoded *slot;
+
+	if (!hub->cache_size)
+		return false;
+	if (hub->cache_len == hub->cache_size) {
+		slot = &hub->cache[hub->cache_first];
+		/* Its revision is no longer covered: what came after it is. */
+		hub->cache_base = slot->rev;
+		decoded_free(slot);
+		hub->cache_first = (hub->cache_first + 1) % hub->cache_size;
+		hub->cache_len--;
+	}
+	slot = &hub->cache[(hub->cache_first + hub->cache_len) % hub->cache_size];
+	*slot = *d;
+	hub->cache_len++;
+	return true;
+}
+
+/*
+ * Catches @w up from the cache when it holds every event after @since.
+ * Called with hub->lock held. Return: whether it did.
+ */
+static bool cache_replay(struct watch_hub *hub, struct watcher *w,
+			 int64_t since)
+{
+	size_t i;
+
+	if (hub->cache_base < 0 || since < hub->cache_base || since > hub->rev)
+		return false;
+	for (i = 0; i < hub->cache_len; i++) {
+		struct decoded *d = &hub->cache[(hub->cache_first + i) %
+						hub->cache_size];
+
+		pthread_mutex_lock(&w->lock);
+		deliver(w, d, false);
+		pthread_mutex_unlock(&w->lock);
+	}
+	return true;
+}
+
 void watch_hub_notify(const struct skiff_store_event *ev, void *arg)
 {
 	struct watch_hub *hub = arg;
 	struct decoded d;
 	struct watcher *w;
+	bool kept;
 
 	decode_event(&d, ev);
 	pthread_mutex_lock(&hub->lock);
@@ -250,8 +325,10 @@ void watch_hub_notify(const struct skiff_store_event *ev, void *arg)
 		deliver(w, &d, true);
 		pthread_mutex_unlock(&w->lock);
 	}
+	kept = cache_add(hub, &d);
 	pthread_mutex_unlock(&hub->lock);
-	decoded_free(&d);
+	if (!kept)
+		decoded_free(&d);
 }
 
 static int replay_one(const struct skiff_store_event *ev, void *arg)
@@ -408,6 +485,7 @@ enum MHD_Result watch_handle(struct api_request *req)
 	struct watcher *w;
 	enum MHD_Result ret;
 	int64_t since = 0, rev;
+	bool cached;
 	char err[512];
 	int e;
 
@@ -453,6 +531,9 @@ enum MHD_Result watch_handle(struct api_request *req)
 	}
 	rev = hub->rev;
 	w->until = rev;
+	cached = since && cache_replay(hub, w, since);
+	if (since)
+		(*(cached ? &hub->from_cache : &hub->from_store))++;
 	/*
 	 * A watch begun after shutdown started ends at once: its stream must
 	 * never sleep suspended, as MHD_stop_daemon() aborts on one that does.
@@ -467,7 +548,9 @@ enum MHD_Result watch_handle(struct api_request *req)
 	pthread_mutex_unlock(&hub->lock);
 
 	/* Catch up to @rev; live events after it wait aside meanwhile. */
-	if (!since) {
+	if (cached) {
+		e = 0;
+	} else if (!since) {
 		e = send_initial(w, rev);
 	} else {
 		e = skiff_store_history(hub->server->store, since, replay_one,
@@ -544,7 +627,8 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
-int watch_hub_create(struct apiserver *server, struct watch_hub **out)
+int watch_hub_create(struct apiserver *server, size_t cache_size,
+		     struct watch_hub **out)
 {
 	struct watch_hub *hub = calloc(1, sizeof(*hub));
 	int err;
@@ -552,12 +636,20 @@ int watch_hub_create(struct apiserver *server, struct watch_hub **out)
 	if (!hub)
 		return -ENOMEM;
 	hub->server = server;
+	hub->cache_base = -1;
+	hub->cache_size = cache_size;
+	hub->cache = cache_size ? calloc(cache_size, sizeof(*hub->cache)) : NULL;
+	if (cache_size && !hub->cache) {
+		free(hub);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&hub->lock, NULL);
 	pthread_cond_init(&hub->tick, NULL);
 	err = -pthread_create(&hub->ticker, NULL, ticker, hub);
 	if (err) {
 		pthread_cond_destroy(&hub->tick);
 		pthread_mutex_destroy(&hub->lock);
+		free(hub->cache);
 		free(hub);
 		return err;
 	}
@@ -570,6 +662,9 @@ void watch_hub_start(struct watch_hub *hub, int64_t rev)
 	pthread_mutex_lock(&hub->lock);
 	if (rev > hub->rev)
 		hub->rev = rev;
+	/* Notifications came from @rev on: any already here are after it. */
+	if (rev > hub->cache_base)
+		hub->cache_base = rev;
 	pthread_mutex_unlock(&hub->lock);
 }
 
@@ -598,9 +693,23 @@ void watch_hub_destroy(struct watch_hub *hub)
 	pthread_cond_signal(&hub->tick);
 	pthread_mutex_unlock(&hub->lock);
 	pthread_join(hub->ticker, NULL);
+	while (hub->cache_len--) {
+		decoded_free(&hub->cache[hub->cache_first]);
+		hub->cache_first = (hub->cache_first + 1) % hub->cache_size;
+	}
+	free(hub->cache);
 	pthread_cond_destroy(&hub->tick);
 	pthread_mutex_destroy(&hub->lock);
 	free(hub);
+}
+
+void watch_hub_catch_ups(struct watch_hub *hub, unsigned long long *cache,
+			 unsigned long long *store)
+{
+	pthread_mutex_lock(&hub->lock);
+	*cache = hub->from_cache;
+	*store = hub->from_store;
+	pthread_mutex_unlock(&hub->lock);
 }
 
 size_t watch_hub_count(struct watch_hub *hub)
