@@ -19,7 +19,7 @@ libjansson-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev libsqlite3-
 linux-image-amd64 linux-headers-amd64 linux-source-6.1 sparse
 flex bison bc libelf-dev libssl-dev
 qemu-system-x86 busybox-static cpio kmod
-iproute2 nftables runc crun tcpdump iperf3 socat
+iproute2 ethtool nftables runc crun tcpdump iperf3 socat
 perl xz-utils jq file procps openssl gnuplot-nox
 "
 # etcd for the etcd store's tests: build/tests/store_etcd and

@@ -258,6 +258,46 @@ test_gso_through_the_overlay() {
 		fail "no segment above the MTU reached skiff0: $(tail -n 3 <<< "$out")"
 }
 
+# max_length FILE: the largest "length N" in tcpdump's output FILE, which
+# for VXLAN (port 8472, decoded) is the inner TCP segment's payload.
+max_length() {
+	grep -Eo 'length [0-9]+' "$1" | awk '$2 > max { max = $2 } END { print max + 0 }'
+}
+
+# GRO: node1 sends each TCP segment in its own VXLAN datagram within the
+# underlay MTU (segmentation offloads off on u1). On node2 they are merged
+# on receive twice over: by u2's GRO (on: veth then runs NAPI), which
+# hands VXLAN datagrams to the tunnel socket's gro_receive, and by the
+# overlay device's own GRO cells. Merged packets, above the overlay MTU,
+# show on u2 and on skiff0 though none crossed the underlay.
+test_gro_through_the_overlay() {
+	local cap=/tmp/skiff-gro-$$ pids=() sent received skiff0
+
+	setup_nodes
+	ip netns exec "$node1" ethtool -K u1 tso off gso off \
+		tx-udp_tnl-segmentation off > /dev/null
+	ip netns exec "$node2" ethtool -K u2 gro on
+	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "no path"
+	capture_start "$node1" 60 "$cap.sent" -c 400 -Q out -i u1 udp and dst port 8472
+	pids+=("$SKIFF_CAPTURE")
+	capture_start "$node2" 60 "$cap.received" -c 200 -Q in -i u2 udp and dst port 8472
+	pids+=("$SKIFF_CAPTURE")
+	capture_start "$node2" 60 "$cap.skiff0" -c 200 -i skiff0 tcp and dst port 5001
+	pids+=("$SKIFF_CAPTURE")
+	tcp_transfer "$pod1" "$pod2" 10.244.2.2 3000000
+	kill "${pids[@]}" 2> /dev/null || true
+	wait "${pids[@]}" || true
+	sent=$(max_length "$cap.sent")
+	received=$(max_length "$cap.received")
+	skiff0=$(max_length "$cap.skiff0")
+	rm -f "$cap".*
+	echo "largest TCP payload: sent $sent, received on u2 $received, on skiff0 $skiff0"
+	[ "$sent" -gt 0 ] && [ "$sent" -le 1450 ] ||
+		fail "node1 sent segments of up to $sent bytes, not within the MTU"
+	[ "$received" -gt 1450 ] || fail "u2's GRO merged no VXLAN datagrams"
+	[ "$skiff0" -gt 1450 ] || fail "no merged segment reached node2's skiff0"
+}
+
 test_netns_delete_with_traffic() {
 	setup_nodes
 	wait_for 20 ping_ok "$pod1" 10.244.2.2 || fail "no path"
@@ -281,4 +321,5 @@ run_tests \
 	test_interop_with_linux_vxlan \
 	test_pmtu_frag_needed \
 	test_gso_through_the_overlay \
+	test_gro_through_the_overlay \
 	test_netns_delete_with_traffic
