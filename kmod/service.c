@@ -36,9 +36,11 @@
  * run in RCU read sections). A backend set is never changed in place: a
  * new one is built, published with rcu_assign_pointer() and the old one
  * freed after a grace period; so is a removed service. Counters are per
- * CPU. Affinity entries are inserted from the hooks (GFP_ATOMIC), their
- * backend and last use are single words written with WRITE_ONCE, and a
- * delayed work drops the ones that timed out.
+ * CPU, and never reset: a service or backend whose packet counter is zero
+ * has never had a connection DNATed through it. Affinity entries are
+ * inserted from the hooks (GFP_ATOMIC), their backend and last use are
+ * single words written with WRITE_ONCE, and a delayed work drops the ones
+ * that timed out.
  */
 
 #include <linux/jhash.h>
@@ -317,10 +319,22 @@ static void skiff_backend_set_abort(struct skiff_backend_set *set,
 
 /* ---- conntrack cleanup ----------------------------------------------- */
 
+/*
+ * Deleting the flows of a removed service or backend is a walk of the
+ * whole conntrack table: milliseconds with a large one, whatever the
+ * number of services. It is skipped for those that never translated a
+ * connection (their packet counter is zero), which is what most removals
+ * in a large cluster are: a Service nobody used, a backend that was never
+ * chosen. The counter is read a grace period after the service or backend
+ * was unpublished, when no hook that could still choose it is running;
+ * that is why the old objects are freed only after skiff_flush_settle().
+ */
 struct skiff_flush_entry {
 	struct skiff_service_key key;
 	__be32 addr;	/* 0 with port 0: every backend */
 	__be16 port;
+	/* The removed service's or backend's, alive until settled. */
+	struct skiff_counters __percpu *stats;
 };
 
 struct skiff_flush {
@@ -331,7 +345,7 @@ struct skiff_flush {
 
 static int skiff_flush_add(struct skiff_flush *f,
 			   const struct skiff_service_key *key, __be32 addr,
-			   __be16 port)
+			   __be16 port, struct skiff_counters __percpu *stats)
 {
 	if (f->count == f->size) {
 		unsigned int size = f->size ? 2 * f->size : 16;
@@ -346,8 +360,40 @@ static int skiff_flush_add(struct skiff_flush *f,
 	f->entries[f->count].key = *key;
 	f->entries[f->count].addr = addr;
 	f->entries[f->count].port = port;
+	f->entries[f->count].stats = stats;
 	f->count++;
 	return 0;
+}
+
+static bool skiff_flush_entry_used(const struct skiff_flush_entry *e)
+{
+	u64 packets, bytes;
+
+	skiff_counters_read(e->stats, &packets, &bytes);
+	return packets;
+}
+
+/*
+ * Drops the entries whose service or backend never translated a
+ * connection, unless the walk is needed anyway. Called with genl_mutex,
+ * after the entries' services and backends were unpublished and before
+ * they are freed.
+ */
+static void skiff_flush_settle(struct skiff_flush *f)
+{
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < f->count; i++)
+		if (skiff_flush_entry_used(&f->entries[i]))
+			return;
+	if (!f->count)
+		return;
+	/* A hook that chose one of them has now finished counting it. */
+	synchronize_rcu_expedited();
+	for (i = 0; i < f->count; i++)
+		if (skiff_flush_entry_used(&f->entries[i]))
+			f->entries[kept++] = f->entries[i];
+	f->count = kept;
 }
 
 static int skiff_flush_match(struct nf_conn *ct, void *data)
@@ -749,20 +795,31 @@ static int skiff_flush_removed(struct skiff_flush *f,
 
 		if (skiff_backend_find(set, b->addr, b->port))
 			continue;
-		err = skiff_flush_add(f, key, b->addr, b->port);
+		err = skiff_flush_add(f, key, b->addr, b->port, b->stats);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
+/* Unpublishes @svc onto @gone, to be freed once its flows are settled. */
 static void skiff_service_unlink(struct skiff_services *svcs,
-				 struct skiff_service *svc)
+				 struct skiff_service *svc,
+				 struct list_head *gone)
 {
 	rhashtable_remove_fast(&svcs->ht, &svc->node, skiff_service_params);
-	list_del(&svc->list);
+	list_move_tail(&svc->list, gone);
 	svcs->count--;
-	call_rcu(&svc->rcu, skiff_service_free_rcu);
+}
+
+static void skiff_services_free_gone(struct list_head *gone)
+{
+	struct skiff_service *svc, *tmp;
+
+	list_for_each_entry_safe(svc, tmp, gone, list) {
+		list_del(&svc->list);
+		call_rcu(&svc->rcu, skiff_service_free_rcu);
+	}
 }
 
 /*
@@ -778,7 +835,7 @@ static int skiff_flush_unkept(struct skiff_services *svcs,
 	list_for_each_entry(svc, &svcs->list, list) {
 		if (svc->sync_mark == svcs->sync_mark)
 			continue;
-		err = skiff_flush_add(f, &svc->key, 0, 0);
+		err = skiff_flush_add(f, &svc->key, 0, 0, svc->stats);
 		if (err)
 			return err;
 	}
@@ -794,6 +851,7 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 	struct skiff_service *svc, *tmp;
 	struct skiff_flush flush = {};
 	unsigned int i, prepared;
+	LIST_HEAD(gone);
 	int err;
 
 	err = skiff_hooks_register(net, svcs, extack);
@@ -847,7 +905,7 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 	if (replace_all)
 		list_for_each_entry_safe(svc, tmp, &svcs->list, list)
 			if (svc->sync_mark != svcs->sync_mark)
-				skiff_service_unlink(svcs, svc);
+				skiff_service_unlink(svcs, svc, &gone);
 
 	for (i = 0; i < count; i++) {
 		struct skiff_service_change *ch = &changes[i];
@@ -860,8 +918,12 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 		WRITE_ONCE(ch->svc->affinity_timeout, cfgs[i].affinity_timeout);
 		WRITE_ONCE(ch->svc->flags, cfgs[i].flags);
 		rcu_assign_pointer(ch->svc->set, ch->set);
-		skiff_backend_set_retire(ch->set, ch->old);
 	}
+	skiff_flush_settle(&flush);
+	for (i = 0; i < count; i++)
+		if (!changes[i].created)
+			skiff_backend_set_retire(changes[i].set, changes[i].old);
+	skiff_services_free_gone(&gone);
 	kvfree(changes);
 	skiff_flush_run(net, &flush);
 	return 0;
@@ -888,6 +950,7 @@ int skiff_service_del(struct net *net, struct skiff_services *svcs,
 {
 	struct skiff_flush flush = {};
 	struct skiff_service *svc;
+	LIST_HEAD(gone);
 	int err;
 
 	svc = rhashtable_lookup_fast(&svcs->ht, key, skiff_service_params);
@@ -895,10 +958,12 @@ int skiff_service_del(struct net *net, struct skiff_services *svcs,
 		NL_SET_ERR_MSG(extack, "no such service");
 		return -ENOENT;
 	}
-	err = skiff_flush_add(&flush, key, 0, 0);
+	err = skiff_flush_add(&flush, key, 0, 0, svc->stats);
 	if (err)
 		return err;
-	skiff_service_unlink(svcs, svc);
+	skiff_service_unlink(svcs, svc, &gone);
+	skiff_flush_settle(&flush);
+	skiff_services_free_gone(&gone);
 	skiff_flush_run(net, &flush);
 	return 0;
 }

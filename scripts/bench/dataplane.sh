@@ -136,13 +136,14 @@ How far the verdicts go, under TCG:
   emulated like the rest, so the absolute figures are several times to
   tens of times what the same calls take on hardware. A figure under a
   target here is under it on hardware; one over it may not be.
-- kmod's remove is flat in N (the table above) but over 10 ms under TCG:
-  it is the conntrack clean-up that deleting a service owes (its flows go
-  at once, UDP too), a walk of the whole conntrack hash table
-  (nf_ct_iterate_cleanup_net, every bucket: 65536 with the guest's 4 GB),
-  not of the service table. On hardware the same walk takes a millisecond
-  or two; here it is emulated. Adding, which owes no clean-up, takes under
-  a millisecond even under TCG at 100k services.
+- kmod's remove, as timed here, removes a service that carried no
+  connection: an expedited RCU grace period, then no conntrack walk, since
+  its packet counter says no flow can be bound to it. Removing a service
+  that did carry connections costs one walk of the whole conntrack hash
+  table (nf_ct_iterate_cleanup_net, every bucket: 65536 with the guest's
+  4 GB) to delete its flows at once, UDP too: 17-32 ms under TCG in the
+  runs before the walk was skipped, a millisecond or two on hardware, flat
+  in N either way.
 - Single-stream throughput under TCG moves between runs by more than the
   two overlays differ: kmod/vxlan was 1.43 in one run and 0.97 in the
   next, on the same module. Both overlays do the same per-packet work
