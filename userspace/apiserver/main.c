@@ -187,14 +187,15 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			/* 0 is allowed: no cache, as Kubernetes' flag. */
-			if (strcmp(optarg, "0") &&
-			    parse_count(optarg, MAX_WATCH_CACHE, &value)) {
+			if (!strcmp(optarg, "0")) {
+				value = 0;
+			} else if (parse_count(optarg, MAX_WATCH_CACHE, &value)) {
 				fprintf(stderr,
 					"%s: --default-watch-cache-size: '%s' is not in 0..%d\n",
 					PROG, optarg, MAX_WATCH_CACHE);
 				return 2;
 			}
-			watch_cache = strcmp(optarg, "0") ? (size_t)value : 0;
+			watch_cache = (size_t)value;
 			break;
 		case 't':
 			if (parse_count(optarg, 256, &value)) {

@@ -264,6 +264,12 @@ static void deliver(struct watcher *w, struct decoded *d, bool live)
 		send_line(w, d->lines[i], strlen(d->lines[i]), live);
 }
 
+/* The @i-th oldest event in the cache. Called with hub->lock held. */
+static struct decoded *cache_at(struct watch_hub *hub, size_t i)
+{
+	return &hub->cache[(hub->cache_first + i) % hub->cache_size];
+}
+
 /*
  * Keeps @d, the newest event, in the cache; the oldest makes room. Called
  * with hub->lock held. Return: whether the cache took @d.
@@ -275,15 +281,14 @@ static bool cache_add(struct watch_hub *hub, struct decoded *d)
 	if (!hub->cache_size)
 		return false;
 	if (hub->cache_len == hub->cache_size) {
-		slot = &hub->cache[hub->cache_first];
+		slot = cache_at(hub, 0);
 		/* Its revision is no longer covered: what came after it is. */
 		hub->cache_base = slot->rev;
 		decoded_free(slot);
 		hub->cache_first = (hub->cache_first + 1) % hub->cache_size;
 		hub->cache_len--;
 	}
-	slot = &hub->cache[(hub->cache_first + hub->cache_len) % hub->cache_size];
-	*slot = *d;
+	*cache_at(hub, hub->cache_len) = *d;
 	hub->cache_len++;
 	return true;
 }
@@ -300,11 +305,8 @@ static bool cache_replay(struct watch_hub *hub, struct watcher *w,
 	if (hub->cache_base < 0 || since < hub->cache_base || since > hub->rev)
 		return false;
 	for (i = 0; i < hub->cache_len; i++) {
-		struct decoded *d = &hub->cache[(hub->cache_first + i) %
-						hub->cache_size];
-
 		pthread_mutex_lock(&w->lock);
-		deliver(w, d, false);
+		deliver(w, cache_at(hub, i), false);
 		pthread_mutex_unlock(&w->lock);
 	}
 	return true;
@@ -532,8 +534,10 @@ enum MHD_Result watch_handle(struct api_request *req)
 	rev = hub->rev;
 	w->until = rev;
 	cached = since && cache_replay(hub, w, since);
-	if (since)
-		(*(cached ? &hub->from_cache : &hub->from_store))++;
+	if (cached)
+		hub->from_cache++;
+	else if (since)
+		hub->from_store++;
 	/*
 	 * A watch begun after shutdown started ends at once: its stream must
 	 * never sleep suspended, as MHD_stop_daemon() aborts on one that does.
@@ -686,6 +690,8 @@ void watch_hub_shutdown(struct watch_hub *hub)
 
 void watch_hub_destroy(struct watch_hub *hub)
 {
+	size_t i;
+
 	if (!hub)
 		return;
 	pthread_mutex_lock(&hub->lock);
@@ -693,10 +699,8 @@ void watch_hub_destroy(struct watch_hub *hub)
 	pthread_cond_signal(&hub->tick);
 	pthread_mutex_unlock(&hub->lock);
 	pthread_join(hub->ticker, NULL);
-	while (hub->cache_len--) {
-		decoded_free(&hub->cache[hub->cache_first]);
-		hub->cache_first = (hub->cache_first + 1) % hub->cache_size;
-	}
+	for (i = 0; i < hub->cache_len; i++)
+		decoded_free(cache_at(hub, i));
 	free(hub->cache);
 	pthread_cond_destroy(&hub->tick);
 	pthread_mutex_destroy(&hub->lock);
