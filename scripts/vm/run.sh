@@ -23,6 +23,11 @@
 #                     kmemleak reports from the run (a kernel with kmemleak)
 #   --memory MB       guest memory (default 2048)
 #   --cpus N          guest CPUs (default: the host's, at most 4)
+#   --icount          the guest's clock counts instructions: 1 ns per
+#                     instruction executed, idle time skipped (qemu -icount
+#                     shift=0,sleep=off), so times measured in the guest
+#                     are work done, not the host's load; one CPU (qemu
+#                     hangs bringing up a second one under -icount here)
 #   --share DIR       DIR of the host, writable, at the same path in the
 #                     guest (over the read-only root); repeatable
 #   --forward H:G     a network card (qemu's user networking, the guest at
@@ -42,14 +47,17 @@ kver=""
 memory=2048
 kernel_dir=""
 kmemleak=""
+icount=""
+cpus_set=""
 append=""
 shares=()
 forwards=""
 cpus=$(nproc)
 [ "$cpus" -gt 4 ] && cpus=4
+accel=(-accel tcg,thread=multi)
 
 usage() {
-	sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,39p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -63,7 +71,10 @@ while [ $# -gt 0 ]; do
 	--kmemleak) kmemleak=1; shift ;;
 	--append) append=${2:?}; shift 2 ;;
 	--memory) memory=${2:?}; shift 2 ;;
-	--cpus) cpus=${2:?}; shift 2 ;;
+	--cpus) cpus=${2:?}; cpus_set=1; shift 2 ;;
+	--icount)
+		accel=(-accel tcg,thread=single -icount shift=0,sleep=off,align=off)
+		icount=1; shift ;;
 	--share)
 		[ -d "${2:?}" ] || { echo "run.sh: --share $2: not a folder" >&2; exit 2; }
 		shares+=("$(realpath "$2")"); shift 2 ;;
@@ -81,6 +92,11 @@ done
 case "$timeout$memory$cpus" in
 *[!0-9]*) echo "run.sh: --timeout, --memory and --cpus take whole numbers" >&2; exit 2 ;;
 esac
+if [ -n "$icount" ] && [ "$cpus_set" ] && [ "$cpus" != 1 ]; then
+	echo "run.sh: --icount runs one CPU, not $cpus" >&2
+	exit 2
+fi
+[ -z "$icount" ] || cpus=1
 
 moddir=/lib/modules
 if [ -n "$kernel_dir" ]; then
@@ -157,7 +173,7 @@ strip_terminal_codes() {
 }
 
 qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$memory" \
+	"${accel[@]}" -cpu max -smp "$cpus" -m "$memory" \
 	-nographic -no-reboot "${nic[@]}" \
 	-kernel "$kernel" -initrd "$initramfs" \
 	-append "console=ttyS0 quiet panic=-1 sysrq_always_enabled=1 $append" \

@@ -82,6 +82,10 @@ test_bad_arguments_are_refused() {
 	check_eq "$rc" 2 "--share of no folder"
 	check_match "$out" "--share /nonexistent: not a folder" "message"
 	rc=0
+	out=$("$RUN" --icount --cpus 2 -- true 2>&1) || rc=$?
+	check_eq "$rc" 2 "--icount with two CPUs"
+	check_match "$out" "--icount runs one CPU, not 2" "message"
+	rc=0
 	out=$("$RUN" --forward 6443 -- true 2>&1) || rc=$?
 	check_eq "$rc" 2 "--forward without the guest's port"
 	check_match "$out" "--forward 6443: want HOSTPORT:GUESTPORT" "message"
@@ -101,6 +105,20 @@ test_share_and_network_card() {
 	rm -rf "$dir"
 }
 
+# make bench-dataplane's clock: one CPU, and guest time that counts
+# instructions and skips idle time, so a minute's sleep in the guest is
+# over long before a minute of the host's has passed.
+test_icount_counts_work_not_wall_time() {
+	local out rc=0 start=$SECONDS
+
+	out=$("$RUN" --icount -- sh -c 'echo "cpus=$(nproc)"; sleep 60; echo slept' 2>&1) || rc=$?
+	check_eq "$rc" 0 "exit status: $out"
+	check_match "$out" "cpus=1" "one CPU"
+	check_match "$out" "slept" "the sleep ended"
+	[ $((SECONDS - start)) -lt 60 ] ||
+		fail "60 s of guest sleep took $((SECONDS - start)) s of the host's"
+}
+
 mkdir -p "$SKIFF_TOP/build"
 cat > "$SKIFF_TOP/build/vm-harness-failing.sh" <<'TEST'
 #!/bin/sh
@@ -114,6 +132,7 @@ run_tests \
 	test_bad_arguments_are_refused \
 	test_exit_status_is_the_commands \
 	test_share_and_network_card \
+	test_icount_counts_work_not_wall_time \
 	test_failing_test_fails_the_run \
 	test_default_module_has_no_triggers \
 	test_kernel_warning_fails_the_run \
