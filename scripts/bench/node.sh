@@ -15,6 +15,8 @@
 #	BENCH_SLOW_PODS (100) one a second: a pod's own cost, no queue; the
 #	issue's "100 pods on one node" at a rate the node keeps up with, as
 #	Kubernetes measures its pod startup SLO (pods created at a rate).
+#	the runtime alone: BENCH_PODS containers of the same image started by
+#	runc with nothing else in the way, the burst round's floor.
 #	endpoint changes: BENCH_SERVICES selector-less Services with their
 #	Endpoints, BENCH_CHANGES patches of one Endpoints' addresses, each
 #	timed until the node's data plane holds the new backends.
@@ -121,6 +123,56 @@ pods_round() {
 	return $rc
 }
 
+# busy_ms: the CPU time every process of the machine has used so far, in
+# milliseconds (/proc/stat: user, nice, system, irq, softirq, steal).
+busy_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {
+		printf "%.0f", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz }' /proc/stat
+}
+
+# runtime_floor: the baseline of the burst round, what the OCI runtime
+# alone takes to start $pods containers with nothing else in the way: the
+# image's rootfs as it is (read-only, no overlay), the pods' command, runc's
+# default namespaces (a new network namespace each, as every pod gets one),
+# `runc run -d` as many at a time as the machine has CPUs, under a runc
+# root of its own. No agent, no apiserver, no status: no node agent on this
+# machine can start that many containers faster. Its JSON on stdout:
+# containers started, wall time until the last `run -d` returned, and the
+# CPU the whole machine used meanwhile, per container.
+runtime_floor() {
+	local dir=$API_DIR/runtime-floor i cpu0 cpu1 t0 t1 started
+
+	mkdir -p "$dir/bundles" || return 1
+	runc spec --bundle "$dir" || return 1
+	jq --arg rootfs "$NODE_IMAGES/busybox/latest/rootfs" \
+		'.process.terminal = false | .process.args = ["sleep", "100000"]
+		 | .root = { path: $rootfs, readonly: true }' \
+		"$dir/config.json" > "$dir/template.json" || return 1
+	for ((i = 1; i <= pods; i++)); do
+		mkdir -p "$dir/bundles/$i"
+		cp "$dir/template.json" "$dir/bundles/$i/config.json"
+	done
+	sync
+	cpu0=$(busy_ms)
+	t0=$EPOCHREALTIME
+	# xargs gives each runc /dev/null as its standard input.
+	seq "$pods" | xargs -P "$(nproc)" -I{} \
+		runc --root "$dir/state" run -d --bundle "$dir/bundles/{}" floor-{} \
+		> /dev/null 2>> "$log"
+	t1=$EPOCHREALTIME
+	cpu1=$(busy_ms)
+	started=$(runc --root "$dir/state" list -q 2>/dev/null | wc -l)
+	for ((i = 1; i <= pods; i++)); do
+		runc --root "$dir/state" delete -f "floor-$i" 2>/dev/null
+	done
+	rm -rf "$dir"
+	jq -cn --argjson n "$started" --argjson p "$(nproc)" \
+		--argjson s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
+		--argjson c "$(awk -v c=$((cpu1 - cpu0)) -v n="$started" \
+			'BEGIN { printf "%.1f", n ? c / n : -1 }')" \
+		'{ containers: $n, parallel: $p, all_started_s: $s, cpu_ms_per_container: $c }'
+}
+
 status=0
 start=$SECONDS
 bench_json_begin
@@ -137,6 +189,11 @@ pods_round burst || status=1
 pods_round paced --rate "$rate" || status=1
 pods_round sched --rate "$rate" --scheduler || status=1
 pods_round slow --rate 1 --pods "$slow_pods" || status=1
+
+say "runtime alone: $pods containers, runc run -d, $(nproc) at a time"
+floor=$(runtime_floor)
+[ -n "$floor" ] || { status=1; floor='{}'; }
+say "$floor"
 
 say "endpoints: $services services, $changes changes"
 ep=$(in_node a timeout $((3 * limit)) "$bench" endpoints --kubeconfig "$KUBECONFIG" --dataplane nft \
@@ -187,6 +244,9 @@ verdict() { # verdict VALUE LIMIT
 	awk -v x="$1" -v l="$2" 'BEGIN { if (x == "-") print "not measured";
 		else print (x + 0 <= l) ? "met" : "not met" }'
 }
+fl() { # fl JQ: a figure of the runtime alone
+	jq -r "($1) // \"-\"" <<< "$floor" 2>/dev/null || echo -
+}
 e() { # e JQ: a figure of the endpoints run
 	jq -r "($1) // \"-\"" <<< "$ep" 2>/dev/null || echo -
 }
@@ -201,6 +261,8 @@ while read -r line; do
 done <<< "$base"
 
 runc_version=$(runc --version 2>/dev/null | head -n 1)
+burst_vs_floor=$(awk -v a="$(f burst .all_running_s)" -v b="$(fl .all_started_s)" \
+	'BEGIN { if (a ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }')
 
 section=$(cat <<EOF
 $begin
@@ -262,6 +324,17 @@ $(stage_row paced "$rate/s")
 $(stage_row sched "$rate/s, scheduler")
 $(stage_row slow "1/s" -)
 
+Baseline, **the runtime alone**: $(fl .containers) containers of the same image
+and command started by runc with nothing else in the way: \`runc run -d\`,
+$(fl .parallel) at a time (as many as the machine has CPUs), each with the image's
+rootfs as it is (read-only, no overlay) and runc's default namespaces (a
+new network namespace each, as every pod gets one); no agent, apiserver or
+status in the path. The last \`run -d\` returned after **$(fl .all_started_s) s**; the
+whole machine used $(ms "$(fl .cpu_ms_per_container)") of CPU per container meanwhile
+(runc is two Go processes per container: \`runc run\`, and \`runc init\`, which
+becomes the container). No node agent on this machine can have $pods pods
+Running sooner: the first round's "all running after" is $burst_vs_floor times it.
+
 ## Endpoints change to data plane programmed
 
 $services Services without a selector (ClusterIP, port 80), each with an
@@ -308,6 +381,9 @@ ${base_rows%$'\n'}
 | | $slow_pods at 1/s | $(ms "$(f slow .p99_ms)") | $(verdict "$(f slow .p99_ms)" 1000) |
 | endpoints change to programmed p99 <= 50 ms | listed | $(ms "$(e .p99_ms)") | $(verdict "$(e .p99_ms)" 50) |
 | | notified | $(ms "$(e .notified_p99_ms)") | $(verdict "$(e .notified_p99_ms)" 50) |
+$(awk -v b="$(fl .all_started_s)" -v n="$pods" -v c="$(nproc)" 'BEGIN {
+	if (b ~ /^[0-9.]+$/ && b > 1)
+		printf "\nThe first round cannot meet the target on this machine: runc alone takes %.2f s\nto start %d containers on its %d CPUs (the baseline above).\n", b, n, c }')
 $end
 EOF
 )
@@ -331,9 +407,15 @@ for ((i = 0; i < ${#rounds[@]}; i += 2)); do
 			"pod startup $p, $label" better=lower target="$t" \
 			chart="Pod startup latency by round" series="$p" x="$label"
 	done
+	vs=""
+	[ "$r" = burst ] && vs=runtime.all_started_s
 	bench_fig "pods.$r.all_running_s" "$(pos "$(f "$r" .all_running_s)")" s \
-		"pod startup, $label: first create to all Running" better=lower
+		"pod startup, $label: first create to all Running" better=lower base="$vs"
 done
+bench_fig runtime.all_started_s "$(pos "$(fl .all_started_s)")" s \
+	"the runtime alone: $pods containers started, runc run -d, $(nproc) at a time" better=lower
+bench_fig runtime.cpu_ms_per_container "$(pos "$(fl .cpu_ms_per_container)")" ms \
+	"the runtime alone: CPU per container started (whole machine)" better=lower
 for p in p50 p90 p99 max; do
 	t=""
 	[ "$p" = p99 ] && t="<=:50"

@@ -192,7 +192,7 @@ status=0
 	echo "| bench | date (UTC) | complete | nproc | CPU | memory | kernel | VM kernel | Debian | git commit |"
 	echo "|---|---|---|---:|---|---:|---|---|---|---|"
 	jq -r "$defs"'.[] | .run as $r | $r.host as $h
-		| "| \(.bench) | \($r.started | sub("T"; " ") | sub("Z"; "")) | \(if $r.complete then "yes" else "**no**" end) | \($h.nproc) | \($h.cpu | cell) | \(($h.memory_kb / 1048576 * 10 | round) / 10) GiB | \($h.kernel) | \(if $r.guest_kernel then $r.guest_kernel + " (qemu TCG)" else "-" end) | \($h.debian) | \($h.git_commit[0:12])\(if $h.git_dirty then " (uncommitted changes)" else "" end) |"' \
+		| "| \(.bench) | \($r.started | sub("T"; " ") | sub("Z"; "")) | \(if $r.complete then "yes" else "**no**" end) | \($h.nproc) | \($h.cpu | cell) | \(($h.memory_kb / 1048576 * 10 | round) / 10) GiB | \($h.kernel) | \(if $r.guest_kernel then $r.guest_kernel + " (qemu TCG, instruction clock)" else "-" end) | \($h.debian) | \($h.git_commit[0:12])\(if $h.git_dirty then " (uncommitted changes)" else "" end) |"' \
 		"$work/all.json"
 	echo
 	echo "Commands:"
