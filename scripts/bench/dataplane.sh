@@ -102,9 +102,10 @@ idle time to the next timer. Every time and rate below is therefore a count
 of work: what the guest would measure on a CPU running one instruction per
 nanosecond (1 GHz at one instruction per cycle: slower than any server core
 of today, which runs 3 to 4 GHz at 1 to 4 instructions per cycle). The
-figures do not move with the host's load: two runs agree to within a
-percent (kmod, 1 service: 3661 and 3672 conn/s; 1000 services programmed in
-43.659 and 43.657 ms). What the counter does not see is the memory system:
+figures do not move with the host's load: runs agree to within a percent
+(2026-11-27, kmod: 3661, 3672 and 3645 conn/s at 1 service; 1000 services
+programmed in 43.659, 43.657 and 43.647 ms; the other runs ran two setups
+only, while other work used the host). What the counter does not see is the memory system:
 every instruction costs the same, so a cache miss costs nothing here, and a
 table that outgrows the caches looks as fast as a small one. Nor does it
 see waiting on the host: a read from the VM's 9p root (every process start
