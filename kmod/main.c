@@ -14,6 +14,7 @@
 #include <linux/skiff.h>
 #include <net/genetlink.h>
 
+#include "counters.h"
 #include "netlink.h"
 #include "netns.h"
 #include "overlay.h"
@@ -58,6 +59,9 @@ static void __exit skiff_mod_exit(void)
 	skiff_genl_exit();
 	skiff_overlay_exit();
 	skiff_netns_exit();
+	/* Backend sets, services, peers still waiting for a grace period. */
+	rcu_barrier();
+	skiff_counters_exit();
 	pr_info("unloaded\n");
 }
 

@@ -571,7 +571,7 @@ static int skiff_peer_fill(struct sk_buff *msg, const struct skiff_dev *sd,
 	     nla_put(msg, SKIFF_PEER_A_REMOTE_MAC, ETH_ALEN, cfg->remote_mac)))
 		goto err_cancel;
 	if (peer) {
-		skiff_counters_read(peer->stats, &packets, &bytes);
+		skiff_counters_read(&peer->stats, &packets, &bytes);
 		if (nla_put_u64_64bit(msg, SKIFF_PEER_A_TX_PACKETS, packets,
 				      SKIFF_PEER_A_PAD) ||
 		    nla_put_u64_64bit(msg, SKIFF_PEER_A_TX_BYTES, bytes,
@@ -804,8 +804,8 @@ static int skiff_backend_parse(struct netlink_ext_ack *extack,
 	struct nlattr *tb[SKIFF_BACKEND_A_MAX + 1];
 	int err;
 
-	err = nla_parse_nested(tb, SKIFF_BACKEND_A_MAX, nest,
-			       skiff_backend_policy, extack);
+	/* Validated with the request (skiff_service_set_top_policy). */
+	err = nla_parse_nested(tb, SKIFF_BACKEND_A_MAX, nest, NULL, extack);
 	if (err)
 		return err;
 	if (skiff_missing(extack, nest, tb, SKIFF_BACKEND_A_ADDR4) ||
@@ -821,17 +821,27 @@ static int skiff_backend_parse(struct netlink_ext_ack *extack,
 	return 0;
 }
 
+/*
+ * Parses service @nest into @cfg, its backends into @backends: room for
+ * every SKIFF_SERVICE_A_BACKEND of @nest, counted by the caller.
+ */
 static int skiff_service_parse(struct netlink_ext_ack *extack,
 			       struct nlattr *nest,
-			       struct skiff_service_config *cfg)
+			       struct skiff_service_config *cfg,
+			       struct skiff_backend_config *backends)
 {
 	struct nlattr *tb[SKIFF_SERVICE_A_MAX + 1];
 	unsigned int count = 0, i;
 	struct nlattr *attr;
 	int rem, err;
 
-	err = nla_parse_nested(tb, SKIFF_SERVICE_A_MAX, nest,
-			       skiff_service_policy, extack);
+	/*
+	 * genl validated the whole request against
+	 * skiff_service_set_top_policy, nests included: with 100k services
+	 * a second pass of the same policies would cost a tenth of the
+	 * request, so this only indexes the attributes.
+	 */
+	err = nla_parse_nested(tb, SKIFF_SERVICE_A_MAX, nest, NULL, extack);
 	if (err)
 		return err;
 	err = skiff_service_parse_key(extack, nest, tb, &cfg->key);
@@ -847,9 +857,7 @@ static int skiff_service_parse(struct netlink_ext_ack *extack,
 			count++;
 	if (count > SKIFF_MAX_BACKENDS)
 		return skiff_reject(extack, nest, "at most 1024 backends");
-	cfg->backends = kvcalloc(count, sizeof(*cfg->backends), GFP_KERNEL);
-	if (count && !cfg->backends)
-		return -ENOMEM;
+	cfg->backends = backends;
 
 	nla_for_each_nested(attr, nest, rem) {
 		struct skiff_backend_config *b = &cfg->backends[cfg->count];
@@ -867,16 +875,6 @@ static int skiff_service_parse(struct netlink_ext_ack *extack,
 		cfg->count++;
 	}
 	return 0;
-}
-
-static void skiff_service_configs_free(struct skiff_service_config *cfgs,
-				       unsigned int count)
-{
-	unsigned int i;
-
-	for (i = 0; i < count; i++)
-		kvfree(cfgs[i].backends);
-	kvfree(cfgs);
 }
 
 static int skiff_service_config_cmp(const void *a, const void *b)
@@ -1004,37 +1002,58 @@ static int skiff_nl_service_set_doit(struct sk_buff *skb,
 {
 	struct skiff_net *sn = skiff_net(genl_info_net(info));
 	bool replace_all = nla_get_flag(info->attrs[SKIFF_A_REPLACE]);
+	struct skiff_backend_config *backends = NULL, *next;
+	unsigned int count = 0, nbackends = 0, ngone = 0, i;
 	struct skiff_service_key *gone = NULL;
 	struct skiff_service_config *cfgs;
-	unsigned int count = 0, ngone = 0, i;
-	struct nlattr *attr;
+	struct nlattr *attr, *battr;
+	int rem, brem, err;
 	bool notify;
-	int rem, err;
 
 	/* With SKIFF_A_REPLACE, no service at all is a valid table. */
 	if (!replace_all && GENL_REQ_ATTR_CHECK(info, SKIFF_A_SERVICE)) {
 		NL_SET_ERR_MSG(info->extack, "missing SKIFF_A_SERVICE");
 		return -EINVAL;
 	}
-	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem)
-		if (nla_type(attr) == SKIFF_A_SERVICE)
-			count++;
+	/* One array for the backends of every service: 100k allocations less. */
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(attr) != SKIFF_A_SERVICE)
+			continue;
+		count++;
+		nla_for_each_nested(battr, attr, brem)
+			if (nla_type(battr) == SKIFF_SERVICE_A_BACKEND)
+				nbackends++;
+	}
 	cfgs = kvcalloc(count, sizeof(*cfgs), GFP_KERNEL);
-	if (count && !cfgs)
-		return -ENOMEM;
+	backends = kvmalloc_array(nbackends, sizeof(*backends), GFP_KERNEL);
+	if ((count && !cfgs) || (nbackends && !backends)) {
+		err = -ENOMEM;
+		goto out_free;
+	}
 
 	/* Parse and validate every service before changing any. */
 	i = 0;
+	next = backends;
 	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
 		if (nla_type(attr) != SKIFF_A_SERVICE)
 			continue;
 		cfgs[i].attr = attr;
-		err = skiff_service_parse(info->extack, attr, &cfgs[i++]);
+		err = skiff_service_parse(info->extack, attr, &cfgs[i], next);
 		if (err)
 			goto out_free;
+		next += cfgs[i++].count;
 	}
-	/* Sorted, a service listed twice sits next to itself. */
-	sort(cfgs, count, sizeof(*cfgs), skiff_service_config_cmp, NULL);
+	/*
+	 * Sorted, a service listed twice sits next to itself. skiff-dp and
+	 * the library send their tables sorted: checking costs less than
+	 * sorting again.
+	 */
+	for (i = 1; i < count; i++)
+		if (skiff_service_config_cmp(&cfgs[i - 1], &cfgs[i]) > 0)
+			break;
+	if (i < count)
+		sort(cfgs, count, sizeof(*cfgs), skiff_service_config_cmp,
+		     NULL);
 	for (i = 1; i < count; i++) {
 		if (!skiff_service_config_cmp(&cfgs[i - 1], &cfgs[i])) {
 			err = skiff_reject(info->extack, cfgs[i].attr,
@@ -1066,7 +1085,8 @@ static int skiff_nl_service_set_doit(struct sk_buff *skb,
 				     &cfgs[i]);
 out_free:
 	kvfree(gone);
-	skiff_service_configs_free(cfgs, count);
+	kvfree(backends);
+	kvfree(cfgs);
 	return err;
 }
 
@@ -1108,7 +1128,7 @@ static int skiff_nl_service_del_doit(struct sk_buff *skb,
 }
 
 static int skiff_counters_put(struct sk_buff *msg,
-			      struct skiff_counters __percpu *stats,
+			      const struct skiff_counters_slot *stats,
 			      int packets_type, int bytes_type, int pad)
 {
 	u64 packets, bytes;
@@ -1130,7 +1150,7 @@ static int skiff_backend_put(struct sk_buff *msg, const struct skiff_backend *b)
 	if (nla_put_in_addr(msg, SKIFF_BACKEND_A_ADDR4, b->addr) ||
 	    nla_put_u16(msg, SKIFF_BACKEND_A_PORT, ntohs(b->port)) ||
 	    nla_put_u16(msg, SKIFF_BACKEND_A_WEIGHT, b->weight) ||
-	    skiff_counters_put(msg, b->stats, SKIFF_BACKEND_A_PACKETS,
+	    skiff_counters_put(msg, &b->stats, SKIFF_BACKEND_A_PACKETS,
 			       SKIFF_BACKEND_A_BYTES, SKIFF_BACKEND_A_PAD)) {
 		nla_nest_cancel(msg, nest);
 		return -EMSGSIZE;
@@ -1164,7 +1184,7 @@ static int skiff_service_fill(struct sk_buff *msg, struct skiff_service *svc,
 	    nla_put_u8(msg, SKIFF_SERVICE_A_PROTO, svc->key.proto) ||
 	    nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY, svc->affinity_timeout) ||
 	    nla_put_u32(msg, SKIFF_SERVICE_A_FLAGS, svc->flags) ||
-	    skiff_counters_put(msg, svc->stats, SKIFF_SERVICE_A_PACKETS,
+	    skiff_counters_put(msg, &svc->stats, SKIFF_SERVICE_A_PACKETS,
 			       SKIFF_SERVICE_A_BYTES, SKIFF_SERVICE_A_PAD))
 		goto err_cancel;
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Per network namespace state: every node of a cluster built on one kernel
- * lives in its own namespace, so nothing in skiff.ko is global.
+ * lives in its own namespace, so nothing in skiff.ko is global but the
+ * allocator of per-CPU counters (counters.c).
  */
 
 #include "netns.h"

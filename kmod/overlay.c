@@ -293,7 +293,7 @@ static int skiff_xmit4(struct skiff_dev *sd, struct skiff_peer *peer,
 	vxh->vx_vni = vxlan_vni_field(cpu_to_be32(sd->vni));
 	skb_set_inner_protocol(skb, htons(ETH_P_TEB));
 
-	skiff_counters_add(peer->stats, len);
+	skiff_counters_add(&peer->stats, len);
 
 	/* IPv4 underlay, no outer UDP checksum: what Linux vxlan does too. */
 	udp_tunnel_xmit_skb(rt, sd->sock->sk, skb, saddr, peer->remote4, tos,

@@ -34,7 +34,7 @@ static const struct rhashtable_params skiff_peer_params = {
 static void skiff_peer_free(struct skiff_peer *peer)
 {
 	dst_cache_destroy(&peer->dst_cache);
-	free_percpu(peer->stats);
+	skiff_counters_free(&peer->stats);
 	kfree(peer);
 }
 
@@ -93,11 +93,9 @@ int skiff_peer_add(struct skiff_peer_table *table,
 	peer->key = cfg->key;
 	peer->remote4 = cfg->remote4;
 	ether_addr_copy(peer->remote_mac, cfg->remote_mac);
-	peer->stats = skiff_counters_alloc();
-	if (!peer->stats) {
-		err = -ENOMEM;
+	err = skiff_counters_alloc(&peer->stats);
+	if (err)
 		goto err_free_peer;
-	}
 	err = dst_cache_init(&peer->dst_cache, GFP_KERNEL);
 	if (err)
 		goto err_free_stats;
@@ -123,7 +121,7 @@ int skiff_peer_add(struct skiff_peer_table *table,
 err_destroy_cache:
 	dst_cache_destroy(&peer->dst_cache);
 err_free_stats:
-	free_percpu(peer->stats);
+	skiff_counters_free(&peer->stats);
 err_free_peer:
 	kfree(peer);
 	return err;

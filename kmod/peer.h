@@ -40,7 +40,7 @@ struct skiff_peer {
 	__be32 remote4;
 	u8 remote_mac[ETH_ALEN];
 	struct dst_cache dst_cache;
-	struct skiff_counters __percpu *stats;
+	struct skiff_counters_slot stats;
 	struct rcu_head rcu;
 };
 

@@ -13,11 +13,18 @@
  * next packet of a UDP "connection" is balanced anew instead of sticking to
  * a backend that is gone.
  *
- * Backends are chosen with Maglev (Eisenbud et al., NSDI 2016): each
- * service has a lookup table filled from per-backend permutations, so that
- * removing one backend changes only the slots that pointed at it. Weights
- * give a backend slots in proportion. With ClientIP affinity the hash is of
- * the client address alone, and an affinity entry keeps the client on its
+ * Backends are chosen by a hash of the flow, consistently: removing one
+ * backend moves no flow of the others. Up to SKIFF_RENDEZVOUS_MAX backends
+ * of equal weight, the common Service, use rendezvous hashing (Thaler and
+ * Ravishankar, 1998): each backend scores the flow, the highest wins.
+ * There is nothing to build, and removing a backend moves exactly its own
+ * flows. Larger or weighted sets use Maglev (Eisenbud et al., NSDI 2016): a
+ * lookup table filled from per-backend permutations, weights giving a
+ * backend slots in proportion, one lookup a flow however many backends.
+ * Maglev's table is what made small services costly to program: 20 slots
+ * a backend, filled in O(m log m), was a fifth of the time of setting 100k
+ * services of two backends. With ClientIP affinity the hash is of the
+ * client address alone, and an affinity entry keeps the client on its
  * backend until it has been silent for the timeout.
  *
  * Masquerade: a connection to a service is SNATed on the way out (to the
@@ -109,7 +116,13 @@ static u64 affinity_pack(__be32 addr, __be16 port)
 	return (u64)(__force u32)addr << 16 | (__force u16)port;
 }
 
-/* ---- backend sets and Maglev -------------------------------------- */
+/* ---- backend sets, rendezvous hashing and Maglev ------------------- */
+
+/*
+ * Rendezvous hashing costs a hash per backend for the first packet of a
+ * connection: up to this many, that is less than building a Maglev table.
+ */
+#define SKIFF_RENDEZVOUS_MAX	8
 
 static const unsigned int skiff_maglev_primes[] = {
 	61, 251, 1021, 4093, 16381, 65521,
@@ -126,31 +139,41 @@ static unsigned int skiff_maglev_size(unsigned int count)
 	return skiff_maglev_primes[i];
 }
 
+/* Up to this many backends, Maglev's work arrays live on the stack. */
+#define SKIFF_MAGLEV_STACK	16
+
+/*
+ * Each backend walks its own permutation of the slots, starting at
+ * offset and stepping by skip (modulo the table size, a prime): slot j of
+ * it is (offset + j * skip) % m, stepped here by one addition.
+ */
 static void skiff_maglev_fill(struct skiff_backend_set *set)
 {
 	unsigned int m = set->table_size, n = set->count;
-	unsigned int *offset, *skip, *next, *credit;
-	unsigned int filled = 0, i, wmax = 1;
+	unsigned int stack[3 * SKIFF_MAGLEV_STACK] = {};
+	unsigned int *pos = stack, *skip, *credit;
+	unsigned int filled = 0, i, wmax = 1, wmin = U16_MAX;
 
-	/* Small: kmalloc for the work arrays, freed below. */
-	offset = kcalloc(4 * n, sizeof(*offset), GFP_KERNEL);
-	if (!offset) {
-		/* Still correct, only not consistent: round robin slots. */
-		for (i = 0; i < m; i++)
-			set->table[i] = i % n;
-		return;
+	if (n > SKIFF_MAGLEV_STACK) {
+		pos = kcalloc(3 * n, sizeof(*pos), GFP_KERNEL);
+		if (!pos) {
+			/* Still correct, only not consistent: round robin. */
+			for (i = 0; i < m; i++)
+				set->table[i] = i % n;
+			return;
+		}
 	}
-	skip = offset + n;
-	next = skip + n;
-	credit = next + n;
+	skip = pos + n;
+	credit = skip + n;
 
 	for (i = 0; i < n; i++) {
 		const struct skiff_backend *b = &set->backends[i];
 		u32 a = (__force u32)b->addr, p = (__force u16)b->port;
 
-		offset[i] = jhash_2words(a, p, 0x736b6966) % m;
+		pos[i] = jhash_2words(a, p, 0x736b6966) % m;
 		skip[i] = jhash_2words(a, p, 0x66696b73) % (m - 1) + 1;
 		wmax = max_t(unsigned int, wmax, b->weight);
+		wmin = min_t(unsigned int, wmin, b->weight);
 	}
 	for (i = 0; i < m; i++)
 		set->table[i] = U16_MAX;
@@ -158,25 +181,28 @@ static void skiff_maglev_fill(struct skiff_backend_set *set)
 	/*
 	 * Each round the heaviest backend takes one slot and the others
 	 * earn credit in proportion to their weight: slots end up shared
-	 * by weight, and the loop ends within m rounds.
+	 * by weight, and the loop ends within m rounds. With equal weights,
+	 * the common case, every backend takes a slot every round.
 	 */
 	while (filled < m) {
 		for (i = 0; i < n && filled < m; i++) {
-			unsigned int c;
-
-			credit[i] += set->backends[i].weight;
-			if (credit[i] < wmax)
-				continue;
-			credit[i] -= wmax;
-			do {
-				c = (offset[i] + (u64)next[i] * skip[i]) % m;
-				next[i]++;
-			} while (set->table[c] != U16_MAX);
-			set->table[c] = i;
+			if (wmin != wmax) {
+				credit[i] += set->backends[i].weight;
+				if (credit[i] < wmax)
+					continue;
+				credit[i] -= wmax;
+			}
+			while (set->table[pos[i]] != U16_MAX) {
+				pos[i] += skip[i];
+				if (pos[i] >= m)
+					pos[i] -= m;
+			}
+			set->table[pos[i]] = i;
 			filled++;
 		}
 	}
-	kfree(offset);
+	if (pos != stack)
+		kfree(pos);
 }
 
 static int skiff_backend_cmp(const void *a, const void *b)
@@ -196,9 +222,8 @@ static void skiff_backend_set_free(struct skiff_backend_set *set)
 		return;
 	for (i = 0; i < set->count; i++)
 		if (!set->backends[i].stats_moved)
-			free_percpu(set->backends[i].stats);
-	kvfree(set->table);
-	kfree(set);
+			skiff_counters_free(&set->backends[i].stats);
+	kvfree(set);
 }
 
 static void skiff_backend_set_free_rcu(struct rcu_head *rcu)
@@ -228,6 +253,19 @@ static struct skiff_backend *skiff_backend_find(struct skiff_backend_set *set,
 	return NULL;
 }
 
+/* Whether @cfg's backends are chosen with Maglev (else: rendezvous). */
+static bool skiff_wants_maglev(const struct skiff_service_config *cfg)
+{
+	unsigned int i;
+
+	if (cfg->count > SKIFF_RENDEZVOUS_MAX)
+		return true;
+	for (i = 1; i < cfg->count; i++)
+		if (cfg->backends[i].weight != cfg->backends[0].weight)
+			return true;
+	return false;
+}
+
 /*
  * Builds the backend set for @cfg (its backends array is sorted here). A
  * backend already in @old keeps its counters: they move to the new set
@@ -236,12 +274,25 @@ static struct skiff_backend *skiff_backend_find(struct skiff_backend_set *set,
 static struct skiff_backend_set *
 skiff_backend_set_build(struct skiff_service_config *cfg)
 {
+	unsigned int table_size = 0, i;
 	struct skiff_backend_set *set;
-	unsigned int i;
 
-	sort(cfg->backends, cfg->count, sizeof(*cfg->backends),
-	     skiff_backend_cmp, NULL);
-	set = kzalloc(struct_size(set, backends, cfg->count), GFP_KERNEL);
+	for (i = 1; i < cfg->count; i++)
+		if (skiff_backend_cmp(&cfg->backends[i - 1],
+				      &cfg->backends[i]) > 0)
+			break;
+	/*
+	 * Already in order, as callers that keep their backends sorted send
+	 * them: checking costs less than sort() does even then.
+	 */
+	if (i < cfg->count)
+		sort(cfg->backends, cfg->count, sizeof(*cfg->backends),
+		     skiff_backend_cmp, NULL);
+	if (skiff_wants_maglev(cfg))
+		table_size = skiff_maglev_size(cfg->count);
+	/* One allocation: the set, then its Maglev table. */
+	set = kvzalloc(struct_size(set, backends, cfg->count) +
+		       table_size * sizeof(*set->table), GFP_KERNEL);
 	if (!set)
 		return NULL;
 	set->count = cfg->count;
@@ -250,19 +301,12 @@ skiff_backend_set_build(struct skiff_service_config *cfg)
 		set->backends[i].port = cfg->backends[i].port;
 		set->backends[i].weight = cfg->backends[i].weight;
 	}
-	if (cfg->count > 1) {
-		set->table_size = skiff_maglev_size(cfg->count);
-		set->table = kvmalloc_array(set->table_size,
-					    sizeof(*set->table), GFP_KERNEL);
-		if (!set->table)
-			goto err_free_set;
+	if (table_size) {
+		set->table_size = table_size;
+		set->table = (u16 *)&set->backends[cfg->count];
 		skiff_maglev_fill(set);
 	}
 	return set;
-
-err_free_set:
-	kfree(set);
-	return NULL;
 }
 
 /* Gives every backend of @set counters: moved from @old, or new. */
@@ -270,6 +314,7 @@ static int skiff_backend_set_stats(struct skiff_backend_set *set,
 				   struct skiff_backend_set *old)
 {
 	unsigned int i;
+	int err;
 
 	for (i = 0; i < set->count; i++) {
 		struct skiff_backend *b = &set->backends[i];
@@ -281,9 +326,9 @@ static int skiff_backend_set_stats(struct skiff_backend_set *set,
 			b->stats = prev->stats;
 			continue;
 		}
-		b->stats = skiff_counters_alloc();
-		if (!b->stats)
-			return -ENOMEM;
+		err = skiff_counters_alloc(&b->stats);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -311,7 +356,7 @@ static void skiff_backend_set_abort(struct skiff_backend_set *set,
 	for (i = 0; set && i < set->count; i++) {
 		struct skiff_backend *b = &set->backends[i];
 
-		b->stats_moved = old && b->stats &&
+		b->stats_moved = old && b->stats.pcpu &&
 				 skiff_backend_find(old, b->addr, b->port);
 	}
 	skiff_backend_set_free(set);
@@ -334,7 +379,7 @@ struct skiff_flush_entry {
 	__be32 addr;	/* 0 with port 0: every backend */
 	__be16 port;
 	/* The removed service's or backend's, alive until settled. */
-	struct skiff_counters __percpu *stats;
+	struct skiff_counters_slot stats;
 };
 
 struct skiff_flush {
@@ -345,7 +390,7 @@ struct skiff_flush {
 
 static int skiff_flush_add(struct skiff_flush *f,
 			   const struct skiff_service_key *key, __be32 addr,
-			   __be16 port, struct skiff_counters __percpu *stats)
+			   __be16 port, const struct skiff_counters_slot *stats)
 {
 	if (f->count == f->size) {
 		unsigned int size = f->size ? 2 * f->size : 16;
@@ -360,7 +405,7 @@ static int skiff_flush_add(struct skiff_flush *f,
 	f->entries[f->count].key = *key;
 	f->entries[f->count].addr = addr;
 	f->entries[f->count].port = port;
-	f->entries[f->count].stats = stats;
+	f->entries[f->count].stats = *stats;
 	f->count++;
 	return 0;
 }
@@ -369,7 +414,7 @@ static bool skiff_flush_entry_used(const struct skiff_flush_entry *e)
 {
 	u64 packets, bytes;
 
-	skiff_counters_read(e->stats, &packets, &bytes);
+	skiff_counters_read(&e->stats, &packets, &bytes);
 	return packets;
 }
 
@@ -443,12 +488,26 @@ static struct skiff_service *skiff_service_lookup(struct skiff_services *svcs,
 	return rhashtable_lookup(&svcs->ht, &key, skiff_service_params);
 }
 
-static struct skiff_backend *skiff_maglev_pick(struct skiff_backend_set *set,
-					       u32 hash)
+/* The backend of the flow that hashes to @hash; @set is not empty. */
+static struct skiff_backend *skiff_backend_pick(struct skiff_backend_set *set,
+						u32 hash)
 {
+	struct skiff_backend *b, *best = &set->backends[0];
+	u32 score, top = 0;
+
+	if (set->table_size)
+		return &set->backends[set->table[hash % set->table_size]];
 	if (set->count == 1)
-		return &set->backends[0];
-	return &set->backends[set->table[hash % set->table_size]];
+		return best;
+	for (b = set->backends; b < set->backends + set->count; b++) {
+		score = jhash_3words(hash, (__force u32)b->addr,
+				     (__force u16)b->port, 0x72656e64);
+		if (score > top) {
+			top = score;
+			best = b;
+		}
+	}
+	return best;
 }
 
 static u32 skiff_flow_hash(const struct skiff_services *svcs,
@@ -477,8 +536,8 @@ skiff_affinity_pick(struct skiff_services *svcs, struct skiff_service *svc,
 				       (__force __be16)(u16)packed);
 	}
 	if (!b)
-		b = skiff_maglev_pick(set, jhash_1word((__force u32)client,
-						       svcs->hash_seed));
+		b = skiff_backend_pick(set, jhash_1word((__force u32)client,
+							svcs->hash_seed));
 	packed = affinity_pack(b->addr, b->port);
 	if (a) {
 		WRITE_ONCE(a->backend, packed);
@@ -565,7 +624,7 @@ static unsigned int skiff_dnat_hook(void *priv, struct sk_buff *skb,
 		nodeport = true;
 	}
 
-	skiff_counters_add(svc->stats, skb->len);
+	skiff_counters_add(&svc->stats, skb->len);
 	set = rcu_dereference(svc->set);
 	if (!set->count)
 		return skiff_reject(skb, state, iph->protocol);
@@ -573,8 +632,8 @@ static unsigned int skiff_dnat_hook(void *priv, struct sk_buff *skb,
 	if (svc->affinity_timeout)
 		b = skiff_affinity_pick(svcs, svc, set, iph->saddr);
 	else
-		b = skiff_maglev_pick(set, skiff_flow_hash(svcs, iph, ports));
-	skiff_counters_add(b->stats, skb->len);
+		b = skiff_backend_pick(set, skiff_flow_hash(svcs, iph, ports));
+	skiff_counters_add(&b->stats, skb->len);
 
 	if (skiff_masquerade(svcs, svc, b, iph->saddr, nodeport))
 		WRITE_ONCE(ct->mark, READ_ONCE(ct->mark) | SKIFF_CT_MARK_MASQ);
@@ -630,11 +689,11 @@ static unsigned int skiff_count_hook(void *priv, struct sk_buff *skb,
 					   orig->dst.protonum);
 	if (!svc)
 		return NF_ACCEPT;
-	skiff_counters_add(svc->stats, skb->len);
+	skiff_counters_add(&svc->stats, skb->len);
 	set = rcu_dereference(svc->set);
 	b = skiff_backend_find(set, reply->src.u3.ip, reply->src.u.all);
 	if (b)
-		skiff_counters_add(b->stats, skb->len);
+		skiff_counters_add(&b->stats, skb->len);
 	return NF_ACCEPT;
 }
 
@@ -729,7 +788,7 @@ static void skiff_hooks_unregister(struct net *net,
 static void skiff_service_free(struct skiff_service *svc)
 {
 	skiff_backend_set_free(skiff_service_set(svc));
-	free_percpu(svc->stats);
+	skiff_counters_free(&svc->stats);
 	kfree(svc);
 }
 
@@ -751,6 +810,8 @@ static int skiff_service_prepare(struct skiff_services *svcs,
 				 struct skiff_service_config *cfg,
 				 struct skiff_service_change *ch)
 {
+	int err;
+
 	memset(ch, 0, sizeof(*ch));
 	ch->svc = rhashtable_lookup_fast(&svcs->ht, &cfg->key,
 					 skiff_service_params);
@@ -762,9 +823,9 @@ static int skiff_service_prepare(struct skiff_services *svcs,
 			return -ENOMEM;
 		ch->created = true;
 		ch->svc->key = cfg->key;
-		ch->svc->stats = skiff_counters_alloc();
-		if (!ch->svc->stats)
-			return -ENOMEM;
+		err = skiff_counters_alloc(&ch->svc->stats);
+		if (err)
+			return err;
 	}
 	ch->set = skiff_backend_set_build(cfg);
 	if (!ch->set)
@@ -776,7 +837,7 @@ static void skiff_service_unprepare(struct skiff_service_change *ch)
 {
 	skiff_backend_set_abort(ch->set, ch->old);
 	if (ch->created && ch->svc) {
-		free_percpu(ch->svc->stats);
+		skiff_counters_free(&ch->svc->stats);
 		kfree(ch->svc);
 	}
 }
@@ -795,7 +856,7 @@ static int skiff_flush_removed(struct skiff_flush *f,
 
 		if (skiff_backend_find(set, b->addr, b->port))
 			continue;
-		err = skiff_flush_add(f, key, b->addr, b->port, b->stats);
+		err = skiff_flush_add(f, key, b->addr, b->port, &b->stats);
 		if (err)
 			return err;
 	}
@@ -835,7 +896,7 @@ static int skiff_flush_unkept(struct skiff_services *svcs,
 	list_for_each_entry(svc, &svcs->list, list) {
 		if (svc->sync_mark == svcs->sync_mark)
 			continue;
-		err = skiff_flush_add(f, &svc->key, 0, 0, svc->stats);
+		err = skiff_flush_add(f, &svc->key, 0, 0, &svc->stats);
 		if (err)
 			return err;
 	}
@@ -878,6 +939,7 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 			goto err_unprepare;
 		}
 		ch->svc->sync_mark = svcs->sync_mark;
+		cond_resched();
 	}
 	prepared = count;
 	if (replace_all) {
@@ -900,6 +962,11 @@ int skiff_services_set(struct net *net, struct skiff_services *svcs,
 		if (err)
 			goto err_remove_inserted;
 		ch->inserted = true;
+		/*
+		 * Lets the table's resize worker run: while a resize is
+		 * pending every insert takes rhashtable's slow path.
+		 */
+		cond_resched();
 	}
 
 	if (replace_all)
@@ -958,7 +1025,7 @@ int skiff_service_del(struct net *net, struct skiff_services *svcs,
 		NL_SET_ERR_MSG(extack, "no such service");
 		return -ENOENT;
 	}
-	err = skiff_flush_add(&flush, key, 0, 0, svc->stats);
+	err = skiff_flush_add(&flush, key, 0, 0, &svc->stats);
 	if (err)
 		return err;
 	skiff_service_unlink(svcs, svc, &gone);

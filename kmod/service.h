@@ -29,7 +29,7 @@ struct skiff_backend {
 	__be32 addr;
 	__be16 port;
 	u16 weight;
-	struct skiff_counters __percpu *stats;
+	struct skiff_counters_slot stats;
 	bool stats_moved;	/* handed to the backend set replacing ours */
 };
 
@@ -37,8 +37,8 @@ struct skiff_backend {
  * struct skiff_backend_set - the backends of a service, immutable once
  *	published: a change builds a new set and swaps it in under RCU
  * @count: number of backends, sorted by (addr, port)
- * @table_size: Maglev lookup table size (a prime), 0 when @count < 2
- * @table: Maglev table: slot -> index in @backends
+ * @table_size: Maglev lookup table size (a prime); 0: rendezvous hashing
+ * @table: Maglev table: slot -> index in @backends, after them in memory
  * @rcu: frees the set after readers are gone
  * @backends: the backends
  */
@@ -58,7 +58,7 @@ struct skiff_service {
 	u32 flags;			/* SKIFF_SERVICE_F_* */
 	u32 sync_mark;			/* last skiff_services_set that kept it */
 	struct skiff_backend_set __rcu *set;
-	struct skiff_counters __percpu *stats;
+	struct skiff_counters_slot stats;
 	struct rcu_head rcu;
 };
 

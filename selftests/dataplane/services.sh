@@ -188,6 +188,33 @@ test_weights_share_connections() {
 	[ "${heavy:-0}" -ge 36 ] || fail "weight 4 backend got ${heavy:-0} of 60"
 }
 
+# Nine backends of equal weight: past the sets that rendezvous hashing
+# serves (up to eight), so Maglev's table chooses. Three pods, three ports.
+test_nine_backends_spread() {
+	local out pod port args=()
+
+	setup_cluster
+	for pod in pod1b pod2a pod2b; do
+		for port in 8082 8083; do
+			ns_spawn "${!pod}" socat TCP-LISTEN:$port,fork,reuseaddr \
+				SYSTEM:"echo $pod"
+		done
+	done
+	for pod in 10.244.1.3 10.244.2.2 10.244.2.3; do
+		for port in 8080 8082 8083; do
+			args+=(backend $pod:$port)
+			wait_for 10 answers "$pod1" $pod $port || fail "$pod:$port not up"
+		done
+	done
+	set_service $VIP:80/tcp "${args[@]}"
+	out=$(spread "$pod1" 36 $VIP 80)
+	echo "$out"
+	check_match "$out" "pod1b" "local backend reached"
+	check_match "$out" "pod2a" "remote backend reached"
+	check_match "$out" "pod2b" "other remote backend reached"
+	[ "$(awk '{ n += $1 } END { print n }' <<< "$out")" = 36 ] || fail "lost connections"
+}
+
 # long_flow NS ADDR PORT FLAG OUT: in the background, opens a TCP
 # connection, records the first line the backend sends ("first=NAME"),
 # waits for file FLAG, sends a line and records whether it came back
@@ -460,6 +487,7 @@ run_tests \
 	test_clusterip_udp_spreads_over_backends \
 	test_reply_comes_from_the_vip \
 	test_weights_share_connections \
+	test_nine_backends_spread \
 	test_removed_backend_loses_flows_others_keep_theirs \
 	test_no_backend_rejects_tcp \
 	test_no_backend_rejects_udp \

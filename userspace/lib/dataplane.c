@@ -337,31 +337,60 @@ static uint64_t service_key(const struct skiff_dp_service *svc)
 	       (uint64_t)svc->port << 8 | svc->proto;
 }
 
-static int key_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+struct keyed_spec {
+	uint64_t key;
+	unsigned int index;
+};
 
-	return x < y ? -1 : x > y;
+static int keyed_spec_cmp(const void *a, const void *b)
+{
+	const struct keyed_spec *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-/* Sorting the keys finds a service listed twice in O(n log n). */
-static int check_unique(const struct skiff_dp_service_spec *specs,
-			unsigned int n, struct skiff_error *e)
+/*
+ * The backends get the table sorted by key: a service listed twice sits
+ * next to itself, and skiff.ko, which wants it sorted too, need not sort
+ * it again. A table already in order, as callers that keep theirs sorted
+ * send it, costs one pass and no copy: *@sorted stays NULL. Otherwise the
+ * keys are sorted (with their index: a cheap compare), then the specs.
+ */
+static int sort_services(const struct skiff_dp_service_spec *specs,
+			 unsigned int n, struct skiff_dp_service_spec **sorted,
+			 struct skiff_error *e)
 {
-	uint64_t *keys;
+	struct skiff_dp_service_spec *s = NULL;
+	struct keyed_spec *keys;
 	unsigned int i;
 	int err = 0;
 
-	keys = malloc(n * sizeof(*keys) + 1);
+	*sorted = NULL;
+	for (i = 1; i < n; i++)
+		if (service_key(&specs[i - 1].svc) >= service_key(&specs[i].svc))
+			break;
+	if (i >= n)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
 	if (!keys)
 		return skiff_error_set(e, -ENOMEM, "out of memory");
-	for (i = 0; i < n; i++)
-		keys[i] = service_key(&specs[i].svc);
-	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 0; i < n; i++) {
+		keys[i].key = service_key(&specs[i].svc);
+		keys[i].index = i;
+	}
+	qsort(keys, n, sizeof(*keys), keyed_spec_cmp);
 	for (i = 1; i < n && !err; i++)
-		if (keys[i] == keys[i - 1])
+		if (keys[i].key == keys[i - 1].key)
 			err = skiff_error_set(e, -EINVAL, "service listed twice");
+	if (!err) {
+		s = malloc(n * sizeof(*s));
+		if (!s)
+			err = skiff_error_set(e, -ENOMEM, "out of memory");
+	}
+	for (i = 0; !err && i < n; i++)
+		s[i] = specs[keys[i].index];
 	free(keys);
+	*sorted = s;
 	return err;
 }
 
@@ -369,16 +398,20 @@ int skiff_dp_service_sync(struct skiff_dp *dp,
 			  const struct skiff_dp_service_spec *specs,
 			  unsigned int n, struct skiff_error *e)
 {
+	struct skiff_dp_service_spec *sorted;
 	unsigned int i;
+	int err;
 
 	skiff_error_clear(e);
 	for (i = 0; i < n; i++)
 		if (check_service(&specs[i].svc, specs[i].backends,
 				  specs[i].count, e))
 			return e->err;
-	if (check_unique(specs, n, e))
-		return e->err;
 	if (!dp->ops->service_sync)
 		return unsupported(dp, e);
-	return dp->ops->service_sync(dp, specs, n, e);
+	if (sort_services(specs, n, &sorted, e))
+		return e->err;
+	err = dp->ops->service_sync(dp, sorted ? sorted : specs, n, e);
+	free(sorted);
+	return err;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libmnl/libmnl.h>
 #include <linux/skiff.h>
 #include <netlink/genl/genl.h>
 
@@ -41,11 +42,38 @@ int kmod_set_cluster_cidr(struct skiff_dp *dp, struct in_addr prefix,
 	return skiff_nl_call(kmod_nl(dp), msg, NULL, NULL, e);
 }
 
-static int put_key(struct nl_msg *msg, const struct skiff_dp_service *svc)
+/*
+ * The service attributes are written with libmnl into libnl's message
+ * buffer (nlmsg_hdr(), nlmsg_get_max_size()): a table of 100k services is
+ * over a million attributes, and libnl's nla_put() costs about three
+ * times libmnl's per attribute. Each put is checked against the buffer's size.
+ */
+static int put_key(struct nlmsghdr *nlh, size_t room,
+		   const struct skiff_dp_service *svc)
 {
-	return nla_put_u32(msg, SKIFF_SERVICE_A_VIP4, svc->vip.s_addr) ||
-	       nla_put_u16(msg, SKIFF_SERVICE_A_PORT, svc->port) ||
-	       nla_put_u8(msg, SKIFF_SERVICE_A_PROTO, svc->proto);
+	return !mnl_attr_put_u32_check(nlh, room, SKIFF_SERVICE_A_VIP4,
+				       svc->vip.s_addr) ||
+	       !mnl_attr_put_u16_check(nlh, room, SKIFF_SERVICE_A_PORT,
+				       svc->port) ||
+	       !mnl_attr_put_u8_check(nlh, room, SKIFF_SERVICE_A_PROTO,
+				      svc->proto);
+}
+
+static int put_backend(struct nlmsghdr *nlh, size_t room,
+		       const struct skiff_dp_endpoint *b)
+{
+	struct nlattr *nest;
+
+	nest = mnl_attr_nest_start_check(nlh, room, SKIFF_SERVICE_A_BACKEND);
+	if (!nest ||
+	    !mnl_attr_put_u32_check(nlh, room, SKIFF_BACKEND_A_ADDR4,
+				    b->addr.s_addr) ||
+	    !mnl_attr_put_u16_check(nlh, room, SKIFF_BACKEND_A_PORT, b->port) ||
+	    !mnl_attr_put_u16_check(nlh, room, SKIFF_BACKEND_A_WEIGHT,
+				    b->weight ? b->weight : 1))
+		return -EMSGSIZE;
+	mnl_attr_nest_end(nlh, nest);
+	return 0;
 }
 
 /* Appends SKIFF_A_SERVICE for @svc and its @count backends to @msg. */
@@ -53,29 +81,25 @@ static int put_service(struct nl_msg *msg, const struct skiff_dp_service *svc,
 		       const struct skiff_dp_endpoint *backends,
 		       unsigned int count)
 {
-	struct nlattr *nest, *bnest;
+	size_t room = nlmsg_get_max_size(msg);
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *nest;
 	unsigned int i;
 
-	nest = nla_nest_start(msg, SKIFF_A_SERVICE);
-	if (!nest || put_key(msg, svc) ||
-	    nla_put_u32(msg, SKIFF_SERVICE_A_AFFINITY, svc->affinity_timeout))
+	nest = mnl_attr_nest_start_check(nlh, room, SKIFF_A_SERVICE);
+	if (!nest || put_key(nlh, room, svc) ||
+	    !mnl_attr_put_u32_check(nlh, room, SKIFF_SERVICE_A_AFFINITY,
+				    svc->affinity_timeout))
 		return -EMSGSIZE;
 	/* Only when set: a module without flags takes the rest. */
 	if (svc->local &&
-	    nla_put_u32(msg, SKIFF_SERVICE_A_FLAGS, SKIFF_SERVICE_F_LOCAL))
+	    !mnl_attr_put_u32_check(nlh, room, SKIFF_SERVICE_A_FLAGS,
+				    SKIFF_SERVICE_F_LOCAL))
 		return -EMSGSIZE;
-	for (i = 0; i < count; i++) {
-		bnest = nla_nest_start(msg, SKIFF_SERVICE_A_BACKEND);
-		if (!bnest ||
-		    nla_put_u32(msg, SKIFF_BACKEND_A_ADDR4,
-				backends[i].addr.s_addr) ||
-		    nla_put_u16(msg, SKIFF_BACKEND_A_PORT, backends[i].port) ||
-		    nla_put_u16(msg, SKIFF_BACKEND_A_WEIGHT,
-				backends[i].weight ? backends[i].weight : 1))
+	for (i = 0; i < count; i++)
+		if (put_backend(nlh, room, &backends[i]))
 			return -EMSGSIZE;
-		nla_nest_end(msg, bnest);
-	}
-	nla_nest_end(msg, nest);
+	mnl_attr_nest_end(nlh, nest);
 	return 0;
 }
 
@@ -142,18 +166,22 @@ err_free_msg:
 int kmod_service_del(struct skiff_dp *dp, const struct skiff_dp_service *svc,
 		     struct skiff_error *e)
 {
+	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 	struct nl_msg *msg;
+	size_t room;
 
 	msg = skiff_nl_request(kmod_nl(dp), SKIFF_CMD_SERVICE_DEL, 0);
 	if (!msg)
 		return no_memory(e);
-	nest = nla_nest_start(msg, SKIFF_A_SERVICE);
-	if (!nest || put_key(msg, svc)) {
+	nlh = nlmsg_hdr(msg);
+	room = nlmsg_get_max_size(msg);
+	nest = mnl_attr_nest_start_check(nlh, room, SKIFF_A_SERVICE);
+	if (!nest || put_key(nlh, room, svc)) {
 		nlmsg_free(msg);
 		return no_memory(e);
 	}
-	nla_nest_end(msg, nest);
+	mnl_attr_nest_end(nlh, nest);
 	return skiff_nl_call(kmod_nl(dp), msg, NULL, NULL, e);
 }
 

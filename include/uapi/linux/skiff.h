@@ -110,12 +110,14 @@
  * Services
  * --------
  * A service is (virtual IP, port, protocol); a new connection to it is
- * DNATed to one of its backends (Maglev by weight, or the client's backend
- * under ClientIP affinity), replies are translated back, established
- * connections keep their backend. A NodePort is a service with virtual IP
- * 0.0.0.0: it answers on every local address. A service without backends
- * rejects (TCP RST, ICMP port unreachable). Connections to backends that
- * leave their service are deleted from conntrack at once.
+ * DNATed to one of its backends (a consistent hash of the flow: rendezvous
+ * hashing for up to 8 backends of equal weight, Maglev by weight beyond;
+ * or the client's backend under ClientIP affinity), replies are translated
+ * back, established connections keep their backend. A NodePort is a
+ * service with virtual IP 0.0.0.0: it answers on every local address. A
+ * service without backends rejects (TCP RST, ICMP port unreachable).
+ * Connections to backends that leave their service are deleted from
+ * conntrack at once.
  *
  * SKIFF_CMD_SERVICE_SET (CAP_NET_ADMIN)
  *   SKIFF_A_SERVICE, once or more: nest of enum skiff_service_attr
