@@ -188,7 +188,8 @@ static const struct {
  * Return: 0; -EINVAL for a URL of no known scheme or a bad option; or
  * what the implementation says (sqlite: -EBUSY when another process has
  * the store open; etcd: -ECONNREFUSED, -EHOSTUNREACH or -ETIMEDOUT when no
- * endpoint answers, -EIO when what answers is not etcd).
+ * endpoint answers, -ECONNRESET when it refuses our TLS client certificate,
+ * -EIO when what answers is not etcd).
  */
 int skiff_store_open(const struct skiff_store_options *opts,
 		     struct skiff_store **store, char *err, size_t err_len)

@@ -399,7 +399,13 @@ static int curl_errno(CURL *curl, CURLcode rc, const char *errbuf, char *why,
 		return -EKEYREJECTED;
 	case CURLE_SSL_CONNECT_ERROR:
 		snprintf(why, why_len, "TLS handshake: %s", what);
-		return -ECONNREFUSED;
+		/*
+		 * A server that refuses our certificate may close before
+		 * we finish writing the handshake: that is the same
+		 * refusal as a reset right after it, not a failed connect.
+		 */
+		return os == EPIPE || os == ECONNRESET ? -ECONNRESET :
+							 -ECONNREFUSED;
 	case CURLE_COULDNT_RESOLVE_HOST:
 		snprintf(why, why_len, "cannot resolve the host name");
 		return -EHOSTUNREACH;
@@ -1777,6 +1783,8 @@ err_multi:
  * Return: 0; -EINVAL for a bad URL, TLS files that cannot be read or TLS
  * files with http endpoints; -ECONNREFUSED, -EHOSTUNREACH or -ETIMEDOUT when
  * no endpoint answers (a TLS handshake refused counts as no answer);
+ * -ECONNRESET when an https etcd breaks the connection in or right after the
+ * handshake (it refused our certificate, or wanted one);
  * -EKEYREJECTED when etcd's certificate does not verify; -EIO when what
  * answers is not etcd or says something unexpected; -EPROTONOSUPPORT for an
  * etcd before 3.4.
