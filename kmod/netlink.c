@@ -23,7 +23,6 @@
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/skiff.h>
-#include <linux/sort.h>
 #include <net/genetlink.h>
 #include <net/ip.h>
 
@@ -823,7 +822,8 @@ static int skiff_backend_parse(struct netlink_ext_ack *extack,
 
 /*
  * Parses service @nest into @cfg, its backends into @backends: room for
- * every SKIFF_SERVICE_A_BACKEND of @nest, counted by the caller.
+ * every SKIFF_SERVICE_A_BACKEND of @nest, counted (and bounded) by the
+ * caller.
  */
 static int skiff_service_parse(struct netlink_ext_ack *extack,
 			       struct nlattr *nest,
@@ -831,8 +831,8 @@ static int skiff_service_parse(struct netlink_ext_ack *extack,
 			       struct skiff_backend_config *backends)
 {
 	struct nlattr *tb[SKIFF_SERVICE_A_MAX + 1];
-	unsigned int count = 0, i;
 	struct nlattr *attr;
+	unsigned int i;
 	int rem, err;
 
 	/*
@@ -852,11 +852,6 @@ static int skiff_service_parse(struct netlink_ext_ack *extack,
 	cfg->flags = tb[SKIFF_SERVICE_A_FLAGS] ?
 		     nla_get_u32(tb[SKIFF_SERVICE_A_FLAGS]) : 0;
 
-	nla_for_each_nested(attr, nest, rem)
-		if (nla_type(attr) == SKIFF_SERVICE_A_BACKEND)
-			count++;
-	if (count > SKIFF_MAX_BACKENDS)
-		return skiff_reject(extack, nest, "at most 1024 backends");
 	cfg->backends = backends;
 
 	nla_for_each_nested(attr, nest, rem) {
@@ -1003,7 +998,7 @@ static int skiff_nl_service_set_doit(struct sk_buff *skb,
 	struct skiff_net *sn = skiff_net(genl_info_net(info));
 	bool replace_all = nla_get_flag(info->attrs[SKIFF_A_REPLACE]);
 	struct skiff_backend_config *backends = NULL, *next;
-	unsigned int count = 0, nbackends = 0, ngone = 0, i;
+	unsigned int count = 0, nbackends = 0, ngone = 0, nsvc, i;
 	struct skiff_service_key *gone = NULL;
 	struct skiff_service_config *cfgs;
 	struct nlattr *attr, *battr;
@@ -1020,9 +1015,14 @@ static int skiff_nl_service_set_doit(struct sk_buff *skb,
 		if (nla_type(attr) != SKIFF_A_SERVICE)
 			continue;
 		count++;
+		nsvc = 0;
 		nla_for_each_nested(battr, attr, brem)
 			if (nla_type(battr) == SKIFF_SERVICE_A_BACKEND)
-				nbackends++;
+				nsvc++;
+		if (nsvc > SKIFF_MAX_BACKENDS)
+			return skiff_reject(info->extack, attr,
+					    "at most 1024 backends");
+		nbackends += nsvc;
 	}
 	cfgs = kvcalloc(count, sizeof(*cfgs), GFP_KERNEL);
 	backends = kvmalloc_array(nbackends, sizeof(*backends), GFP_KERNEL);
@@ -1043,17 +1043,9 @@ static int skiff_nl_service_set_doit(struct sk_buff *skb,
 			goto out_free;
 		next += cfgs[i++].count;
 	}
-	/*
-	 * Sorted, a service listed twice sits next to itself. skiff-dp and
-	 * the library send their tables sorted: checking costs less than
-	 * sorting again.
-	 */
-	for (i = 1; i < count; i++)
-		if (skiff_service_config_cmp(&cfgs[i - 1], &cfgs[i]) > 0)
-			break;
-	if (i < count)
-		sort(cfgs, count, sizeof(*cfgs), skiff_service_config_cmp,
-		     NULL);
+	/* Sorted, a service listed twice sits next to itself. */
+	skiff_sort_unless_sorted(cfgs, count, sizeof(*cfgs),
+				 skiff_service_config_cmp);
 	for (i = 1; i < count; i++) {
 		if (!skiff_service_config_cmp(&cfgs[i - 1], &cfgs[i])) {
 			err = skiff_reject(info->extack, cfgs[i].attr,

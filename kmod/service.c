@@ -205,6 +205,19 @@ static void skiff_maglev_fill(struct skiff_backend_set *set)
 		kfree(pos);
 }
 
+void skiff_sort_unless_sorted(void *base, size_t num, size_t size,
+			      cmp_func_t cmp)
+{
+	size_t i;
+
+	for (i = 1; i < num; i++) {
+		if (cmp(base + (i - 1) * size, base + i * size) > 0) {
+			sort(base, num, size, cmp, NULL);
+			return;
+		}
+	}
+}
+
 static int skiff_backend_cmp(const void *a, const void *b)
 {
 	const struct skiff_backend_config *x = a, *y = b;
@@ -277,17 +290,8 @@ skiff_backend_set_build(struct skiff_service_config *cfg)
 	unsigned int table_size = 0, i;
 	struct skiff_backend_set *set;
 
-	for (i = 1; i < cfg->count; i++)
-		if (skiff_backend_cmp(&cfg->backends[i - 1],
-				      &cfg->backends[i]) > 0)
-			break;
-	/*
-	 * Already in order, as callers that keep their backends sorted send
-	 * them: checking costs less than sort() does even then.
-	 */
-	if (i < cfg->count)
-		sort(cfg->backends, cfg->count, sizeof(*cfg->backends),
-		     skiff_backend_cmp, NULL);
+	skiff_sort_unless_sorted(cfg->backends, cfg->count,
+				 sizeof(*cfg->backends), skiff_backend_cmp);
 	if (skiff_wants_maglev(cfg))
 		table_size = skiff_maglev_size(cfg->count);
 	/* One allocation: the set, then its Maglev table. */

@@ -110,6 +110,14 @@ struct skiff_service_config {
 	const struct nlattr *attr;	/* where it came from, for extack */
 };
 
+/*
+ * sort() for arrays that are usually in order already: skiff-dp and the
+ * library send their services and backends sorted, and checking costs
+ * less than sort() does even then.
+ */
+void skiff_sort_unless_sorted(void *base, size_t num, size_t size,
+			      cmp_func_t cmp);
+
 /* Called with genl_mutex held, but for the netns init/exit pair. */
 int skiff_services_init(struct net *net, struct skiff_services *svcs);
 void skiff_services_exit(struct net *net, struct skiff_services *svcs);
