@@ -382,15 +382,18 @@ program() {
 # rate: new connections/s from pod1 through the measured service, median
 # of the samples.
 rate() {
-	local i
+	local i samples=""
 
 	wait_ok 10 in_ns bpod1 connrate client -d 1 $VIP:80 || { echo fail; return; }
 	# Warm up (caches, conntrack, the emulator's translated code): not kept.
 	in_ns bpod1 connrate client -q -d 2 -c "$PARALLEL" $VIP:80 > /dev/null
 	for i in $(seq "$SAMPLES"); do
-		in_ns bpod1 connrate client -q -d "$DURATION" -c "$PARALLEL" $VIP:80 ||
-			echo 0
-	done | median
+		samples+="$(in_ns bpod1 connrate client -q -d "$DURATION" -c "$PARALLEL" \
+			$VIP:80 || echo 0)"$'\n'
+	done
+	# Every sample in the log (stdout is the figure): a spread shows there.
+	log "conn/s samples: ${samples//$'\n'/ }" >&2
+	printf '%s' "$samples" | median
 }
 
 throughput() {
@@ -460,20 +463,26 @@ val() {
 	echo "${R[$1]:--}"
 }
 
-# ratio A B: A/B to 2 decimals, or "-".
+# ratio A B: A/B to 2 decimals (2 significant digits below 0.1, so that
+# kmod's 0.03 ms against nft's 16 ms reads 0.0018, not 0.00), or "-".
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {
 		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "-"
-		else printf "%.2f\n", a / b }'
+		else if (a / b >= 0.1 || a + 0 == 0) printf "%.2f\n", a / b
+		else if (a / b >= 0.01) printf "%.3f\n", a / b
+		else if (a / b >= 0.001) printf "%.4f\n", a / b
+		else printf "%.5f\n", a / b }'
 }
 
-# fmt_ms MS: ms below 10 s, else seconds
+# fmt_ms MS: ms below 10 s, else seconds; 3 decimals below 1 ms (the
+# updates kmod makes in 0.03 ms would read 0.0)
 fmt_ms() {
 	awk -v v="$1" 'BEGIN {
 		if (v !~ /^[0-9.]+$/) print v
 		else if (v >= 10000) printf "%.1f s\n", v / 1000
 		else if (v >= 100) printf "%.0f ms\n", v
-		else printf "%.1f ms\n", v }'
+		else if (v >= 1 || v + 0 == 0) printf "%.1f ms\n", v
+		else printf "%.3f ms\n", v }'
 }
 
 is_num() {
