@@ -463,8 +463,8 @@ val() {
 	echo "${R[$1]:--}"
 }
 
-# ratio A B: A/B to 2 decimals (2 significant digits below 0.1, so that
-# kmod's 0.03 ms against nft's 16 ms reads 0.0018, not 0.00), or "-".
+# ratio A B: A/B to 2 decimals, one more for each decade below 0.1 down to
+# 5 (kmod's 0.028 ms against nft's 16 ms reads 0.0018, not 0.00), or "-".
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {
 		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "-"
